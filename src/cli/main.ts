@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/** The `lbguard` executable: serve, check, certs, version (SPEC §5). */
+import { Command, CommanderError, Option } from "commander";
+import { LOG_LEVELS } from "../observability/logger.js";
+import { packageVersion, POLICY_API_VERSION } from "../version.js";
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderError(2, "lbguard.usage", `${name} must be a port number (0-65535), not "${v}"`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), ...v.split(",").filter(Boolean)];
+}
+
+export function program(): Command {
+  const p = new Command("lbguard")
+    .description("Admission webhook that enforces load-balancer ownership between MetalLB and kube-vip")
+    .version(packageVersion(), "--version", "print the version")
+    .showHelpAfterError()
+    .exitOverride();
+
+  p.command("serve")
+    .description("run the admission webhook over HTTPS (snapshot state with --state, else the live cluster)")
+    .addOption(new Option("--policy <file>", "OwnershipPolicy YAML").env("LBGUARD_POLICY").makeOptionMandatory())
+    .addOption(new Option("--state <path>", "cluster state from YAML/JSON files or directories (repeatable); omit for the live cluster").env("LBGUARD_STATE").argParser(collect))
+    .addOption(new Option("--kubeconfig <file>", "kubeconfig for the live cluster (default: in-cluster config)").env("LBGUARD_KUBECONFIG"))
+    .addOption(new Option("--port <n>", "HTTPS port (0 picks a free one)").env("LBGUARD_PORT").default(8443).argParser(int("--port")))
+    .addOption(new Option("--cert-dir <dir>", "directory with tls.crt and tls.key (generated for development when absent)").env("LBGUARD_CERT_DIR").default("certs"))
+    .addOption(new Option("--metrics-port <n>", "plain-HTTP port for /metrics (0 picks a free one)").env("LBGUARD_METRICS_PORT").default(9090).argParser(int("--metrics-port")))
+    .addOption(new Option("--log-level <level>", "log level").env("LBGUARD_LOG_LEVEL").default("info").choices(LOG_LEVELS))
+    .addOption(new Option("--host <addr>", "listen address (default: all)").env("LBGUARD_HOST"))
+    .action(async (o) => {
+      const { serveMain } = await import("./serve.js");
+      await serveMain({ policy: o.policy, state: o.state ?? [], kubeconfig: o.kubeconfig, port: o.port, certDir: o.certDir, metricsPort: o.metricsPort, logLevel: o.logLevel, host: o.host });
+    });
+
+  p.command("version")
+    .description("print the version and the policy API version it understands")
+    .action(() => {
+      process.stdout.write(`lbguard ${packageVersion()}\npolicy ${POLICY_API_VERSION}\n`);
+    });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const p = program();
+  try {
+    await p.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") process.exit(0);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+main(process.argv).catch((e) => {
+  process.stderr.write(`lbguard: ${(e as Error)?.message ?? e}\n`);
+  process.exit(1);
+});

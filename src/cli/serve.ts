@@ -1,0 +1,133 @@
+/** `lbguard serve`: wire policy, cluster view, certificates, metrics and the HTTPS server together. */
+import { join, resolve } from "node:path";
+import { createReviewHandler, DecisionSources } from "../admission/handler.js";
+import { ensureDevCertificates } from "../certs/devdir.js";
+import { SnapshotSource } from "../cluster/sources/snapshot.js";
+import type { ClusterView } from "../cluster/view.js";
+import { createLogger, Logger } from "../observability/logger.js";
+import { Metrics } from "../observability/metrics.js";
+import { PolicyError } from "../policy/policy.js";
+import { PolicySource } from "../policy/source.js";
+import { startMetricsServer } from "../transport/metrics-server.js";
+import { RunningServer, startServer } from "../transport/server.js";
+import { loadServingPair, ServingPair, CERT_FILE, KEY_FILE } from "../transport/tls.js";
+import { watchPaths } from "../util/watch.js";
+
+export interface ServeOptions {
+  policy: string;
+  state: string[];
+  kubeconfig?: string;
+  port: number;
+  certDir: string;
+  metricsPort: number;
+  logLevel: string;
+  host?: string;
+}
+
+export interface ViewSource {
+  view(): ClusterView;
+  prepare?: DecisionSources["prepare"];
+  close(): void | Promise<void>;
+}
+
+export interface Serving {
+  port: number;
+  metricsPort: number;
+  server: RunningServer;
+  stop(): Promise<void>;
+}
+
+/** Start everything; resolves once the HTTPS server listens. */
+export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLevel)): Promise<Serving> {
+  const metrics = new Metrics();
+  const policy = PolicySource.start(o.policy, log, metrics);
+
+  const certDir = resolve(o.certDir);
+  if (ensureDevCertificates(certDir))
+    log.warn(
+      { certDir, caBundle: join(certDir, "ca.crt") },
+      "no serving certificate found: generated a development CA and certificate (for localhost and lbguard.lbguard-system.svc); use `lbguard certs` or cert-manager in a cluster",
+    );
+  let pair: ServingPair = loadServingPair(certDir);
+  metrics.certExpiry.set(pair.notAfter.getTime() / 1000);
+
+  let source: ViewSource;
+  if (o.state.length) {
+    const snap = SnapshotSource.start(o.state, log);
+    source = { view: () => snap.holder.current, close: () => snap.close() };
+    metrics.cacheSynced.labels("snapshot").set(1);
+  } else {
+    const { startLiveSource } = await import("../cluster/sources/live.js");
+    source = await startLiveSource({ kubeconfig: o.kubeconfig, policy: () => policy.current, log, metrics });
+  }
+
+  const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view(), prepare: source.prepare }, metrics, log);
+  const server = await startServer({
+    port: o.port,
+    host: o.host,
+    tls: pair,
+    handler,
+    log,
+    readiness: () => {
+      const reasons: string[] = [];
+      const v = source.view();
+      if (!v.synced) reasons.push(`cluster state not synced: ${v.pending().join(", ")}`);
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  const certWatch = watchPaths([join(certDir, CERT_FILE), join(certDir, KEY_FILE)], () => {
+    try {
+      const next = loadServingPair(certDir);
+      server.setCertificate(next);
+      pair = next;
+      metrics.certExpiry.set(next.notAfter.getTime() / 1000);
+      log.info({ notAfter: next.notAfter.toISOString() }, "serving certificate reloaded");
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "new serving certificate unusable; keeping the current one");
+    }
+  }, 1000);
+  const m = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
+  log.info({ port: server.port, metricsPort: m.port, certDir, policy: o.policy, state: o.state }, `lbguard serving on https://localhost:${server.port}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info({ inFlight: server.inFlight }, "shutting down: draining in-flight reviews");
+      await server.drain();
+      certWatch.close();
+      policy.close();
+      await source.close();
+      await new Promise<void>((r) => m.server.close(() => r()));
+      log.info("stopped");
+    })());
+  return { port: server.port, metricsPort: m.port, server, stop };
+}
+
+export async function serveMain(o: ServeOptions): Promise<void> {
+  const log = createLogger(o.logLevel);
+  let s: Serving;
+  try {
+    s = await serve(o, log);
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      log.fatal({ problems: e.problems }, "invalid policy");
+      process.stderr.write(`lbguard: invalid policy:\n${e.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+      process.exit(2);
+    }
+    log.fatal({ err: e }, "cannot start");
+    process.stderr.write(`lbguard: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const onSignal = (sig: string) => {
+    log.info({ signal: sig }, "signal received");
+    s.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+}

@@ -1,0 +1,263 @@
+/**
+ * The slim records the cluster view keeps: only the fields rules read, so
+ * 100k Services stay small. `toRecord` turns any Kubernetes object into one
+ * (or undefined for kinds and objects the view does not use).
+ */
+import { Interval, pointInterval } from "../addr/interval.js";
+import { KubeVipKey, isAddressKey, parseKubeVipData } from "../addr/kubevip.js";
+import { MetalLBEntry, parseMetalLBEntry } from "../addr/metallb.js";
+import { LabelSelector, Labels } from "../k8s/selector.js";
+import { assignedIPs, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
+import { CloudProviderConfig, KubeVipConfig, cloudProviderConfig, effectiveConfig } from "../kubevip/effective.js";
+import { kubeVipImageKind } from "../kubevip/image.js";
+
+export interface NamespaceRec {
+  kind: "Namespace";
+  name: string;
+  labels: Labels;
+}
+
+export interface ServiceAllocation {
+  priority?: number;
+  namespaces: string[];
+  namespaceSelectors: LabelSelector[];
+  serviceSelectors: LabelSelector[];
+}
+
+export interface PoolRec {
+  kind: "IPAddressPool";
+  namespace: string;
+  name: string;
+  entries: MetalLBEntry[];
+  autoAssign: boolean;
+  avoidBuggyIPs: boolean;
+  serviceAllocation?: ServiceAllocation;
+}
+
+export interface ServiceAddr {
+  text: string;
+  iv: Interval;
+  /** `status` for an assigned address, else the request field */
+  how: string;
+}
+
+export interface ServiceRec {
+  kind: "Service";
+  namespace: string;
+  name: string;
+  cls: string | null;
+  addrs: ServiceAddr[];
+}
+
+export interface ConfigMapRec {
+  kind: "ConfigMap";
+  namespace: string;
+  name: string;
+  keys: KubeVipKey[];
+}
+
+export type WorkloadKind = "Pod" | "DaemonSet" | "Deployment" | "StatefulSet";
+
+export interface WorkloadRec {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  /** one per kube-vip instance: mirror pods of one manifest and pods of one controller share it */
+  instance: string;
+  mirror?: { node: string; manifest: string };
+  /** controller that owns a Pod (DaemonSet, ReplicaSet, …) */
+  owner?: { kind: string; name: string };
+  kubeVip: KubeVipConfig[];
+  cloudProviders: CloudProviderConfig[];
+}
+
+export type ViewRecord = NamespaceRec | PoolRec | ServiceRec | ConfigMapRec | WorkloadRec;
+
+export interface KubeObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: {
+    name?: unknown;
+    generateName?: unknown;
+    namespace?: unknown;
+    labels?: unknown;
+    annotations?: unknown;
+    ownerReferences?: unknown;
+  };
+  spec?: unknown;
+  status?: unknown;
+  data?: unknown;
+  [k: string]: unknown;
+}
+
+export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+export function apiGroup(apiVersion: unknown): string {
+  const a = str(apiVersion);
+  const i = a.indexOf("/");
+  return i < 0 ? "" : a.slice(0, i);
+}
+
+function selectors(v: unknown): LabelSelector[] {
+  return Array.isArray(v) ? (v.filter((x) => x && typeof x === "object") as LabelSelector[]) : [];
+}
+
+export function poolRecord(o: KubeObject, defaultNs = ""): PoolRec {
+  const spec = (o.spec ?? {}) as Record<string, unknown>;
+  const addrs = Array.isArray(spec.addresses) ? spec.addresses : [];
+  const sa = spec.serviceAllocation as Record<string, unknown> | undefined | null;
+  return {
+    kind: "IPAddressPool",
+    namespace: str(o.metadata?.namespace) || defaultNs,
+    name: str(o.metadata?.name),
+    entries: addrs.map((a) => parseMetalLBEntry(typeof a === "string" ? a : String(a))),
+    autoAssign: spec.autoAssign !== false,
+    avoidBuggyIPs: spec.avoidBuggyIPs === true,
+    serviceAllocation:
+      sa && typeof sa === "object"
+        ? {
+            priority: typeof sa.priority === "number" ? sa.priority : undefined,
+            namespaces: Array.isArray(sa.namespaces) ? sa.namespaces.filter((x): x is string => typeof x === "string") : [],
+            namespaceSelectors: selectors(sa.namespaceSelectors),
+            serviceSelectors: selectors(sa.serviceSelectors),
+          }
+        : undefined,
+  };
+}
+
+export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
+  const svc = o as Parameters<typeof requestedIPs>[0];
+  const addrs: ServiceAddr[] = [];
+  for (const a of assignedIPs(svc)) addrs.push({ text: a.text, iv: pointInterval(a.ip), how: "status" });
+  for (const r of requestedIPs(svc))
+    if (r.ip && !r.dhcp && !addrs.some((x) => x.iv.fam === r.ip!.fam && x.iv.lo === r.ip!.v))
+      addrs.push({ text: r.text, iv: pointInterval(r.ip), how: r.source });
+  return {
+    kind: "Service",
+    namespace: str(o.metadata?.namespace) || defaultNs,
+    name: str(o.metadata?.name),
+    cls: serviceClass(svc),
+    addrs,
+  };
+}
+
+interface PodSpecLike {
+  containers?: unknown;
+  automountServiceAccountToken?: unknown;
+  serviceAccountName?: unknown;
+  serviceAccount?: unknown;
+  volumes?: unknown;
+  nodeName?: unknown;
+}
+
+/** The pod spec of a Pod, or the template of a workload. */
+export function podSpecOf(o: KubeObject): PodSpecLike | undefined {
+  const spec = o.spec as Record<string, unknown> | undefined;
+  if (!spec || typeof spec !== "object") return undefined;
+  if (o.kind === "Pod") return spec as PodSpecLike;
+  const t = spec.template as { spec?: unknown } | undefined;
+  return t && typeof t.spec === "object" && t.spec ? (t.spec as PodSpecLike) : undefined;
+}
+
+/**
+ * Whether a pod gets a ServiceAccount token (kube-vip then takes its lease
+ * namespace from it). Static pods never do; we recognise them by the mirror
+ * annotation or, in files, by the kubeconfig hostPath under /etc/kubernetes
+ * and no ServiceAccount.
+ */
+function tokenMounted(o: KubeObject, ps: PodSpecLike, mirror: boolean): boolean {
+  if (mirror) return false;
+  if (ps.automountServiceAccountToken === false) return false;
+  if (o.kind === "Pod" && !ps.serviceAccountName && !ps.serviceAccount && Array.isArray(ps.volumes)) {
+    const staticLike = ps.volumes.some((v) => {
+      const p = (v as { hostPath?: { path?: unknown } })?.hostPath?.path;
+      return typeof p === "string" && p.startsWith("/etc/kubernetes/");
+    });
+    if (staticLike) return false;
+  }
+  return true;
+}
+
+export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | undefined {
+  const kind = o.kind as WorkloadKind;
+  const namespace = str(o.metadata?.namespace) || defaultNs;
+  const name = str(o.metadata?.name) || str(o.metadata?.generateName);
+  const ps = podSpecOf(o);
+  if (!ps) return undefined;
+  const containers = Array.isArray(ps.containers) ? ps.containers : [];
+  const kubeVip: KubeVipConfig[] = [];
+  const cloudProviders: CloudProviderConfig[] = [];
+  const ann = stringMap(o.metadata?.annotations);
+  const isMirror = kind === "Pod" && Object.prototype.hasOwnProperty.call(ann, MIRROR_ANNOTATION);
+  const ctx = { namespace, tokenMounted: tokenMounted(o, ps, isMirror) };
+  for (const c of containers) {
+    if (!c || typeof c !== "object") continue;
+    const k = kubeVipImageKind((c as { image?: unknown }).image as string);
+    if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx));
+    else if (k === "cloud-provider") cloudProviders.push(cloudProviderConfig(c));
+  }
+  if (!kubeVip.length && !cloudProviders.length) return undefined;
+  let mirror: WorkloadRec["mirror"];
+  let instance = `${kind}/${namespace}/${name}`;
+  let owner: WorkloadRec["owner"];
+  if (kind === "Pod") {
+    const node = str(ps.nodeName);
+    if (isMirror) {
+      const manifest = node && name.endsWith(`-${node}`) ? name.slice(0, -node.length - 1) : name;
+      mirror = { node, manifest };
+      instance = `static/${namespace}/${manifest}`;
+    } else if (Array.isArray(o.metadata?.ownerReferences)) {
+      const ref = (o.metadata!.ownerReferences as { kind?: unknown; name?: unknown; controller?: unknown }[]).find(
+        (r) => r && r.controller === true,
+      );
+      if (ref && typeof ref.kind === "string" && typeof ref.name === "string") {
+        owner = { kind: ref.kind, name: ref.name };
+        instance = ref.kind === "ReplicaSet" ? `ReplicaSet/${namespace}/${ref.name}` : `${ref.kind}/${namespace}/${ref.name}`;
+      }
+    }
+  }
+  return { kind, namespace, name, instance, mirror, owner, kubeVip, cloudProviders };
+}
+
+const WORKLOAD_KINDS = new Set(["Pod", "DaemonSet", "Deployment", "StatefulSet"]);
+
+export function isWorkloadKind(kind: unknown): kind is WorkloadKind {
+  return typeof kind === "string" && WORKLOAD_KINDS.has(kind);
+}
+
+/** The record an object contributes to the view, or undefined when the view has no use for it. */
+export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined {
+  if (!o || typeof o !== "object") return undefined;
+  const kind = o.kind;
+  const group = apiGroup(o.apiVersion);
+  switch (kind) {
+    case "Namespace":
+      return group === "" ? { kind: "Namespace", name: str(o.metadata?.name), labels: stringMap(o.metadata?.labels) } : undefined;
+    case "IPAddressPool":
+      return group === "metallb.io" ? poolRecord(o, defaultNs) : undefined;
+    case "Service":
+      return group === "" && isLoadBalancer(o as never) ? serviceRecord(o, defaultNs) : undefined;
+    case "ConfigMap": {
+      if (group !== "") return undefined;
+      const data = stringMap(o.data);
+      if (!Object.keys(data).some(isAddressKey)) return undefined;
+      return { kind: "ConfigMap", namespace: str(o.metadata?.namespace) || defaultNs, name: str(o.metadata?.name), keys: parseKubeVipData(data) };
+    }
+    default:
+      if (isWorkloadKind(kind) && (kind === "Pod" ? group === "" : group === "apps")) {
+        const w = workloadRecord(o, defaultNs);
+        // Pods a controller owns are represented by that controller.
+        if (w && w.kind === "Pod" && w.owner) return undefined;
+        return w;
+      }
+      return undefined;
+  }
+}
+
+export function recordKey(r: { kind: string; namespace?: string; name: string }): string {
+  return `${r.kind}/${r.namespace ?? ""}/${r.name}`;
+}

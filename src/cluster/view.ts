@@ -1,0 +1,266 @@
+/**
+ * The cluster view: the one interface rules read cluster state through, and
+ * its in-memory implementation with sorted address indexes. Sources (file
+ * snapshot, live informers) feed a MemoryView through `apply`/`remove`.
+ */
+import { Interval } from "../addr/interval.js";
+import { IntervalIndex, IndexEntry } from "../addr/index.js";
+import { KubeVipEntry } from "../addr/kubevip.js";
+import { MetalLBEntry } from "../addr/metallb.js";
+import { Labels, NAMESPACE_NAME_LABEL } from "../k8s/selector.js";
+import {
+  ConfigMapRec,
+  KubeObject,
+  NamespaceRec,
+  PoolRec,
+  ServiceAddr,
+  ServiceRec,
+  ViewRecord,
+  WorkloadRec,
+  toRecord,
+} from "./records.js";
+
+export interface ClusterView {
+  /** every source has delivered a complete first state */
+  readonly synced: boolean;
+  /** what has not synced yet, in words */
+  pending(): string[];
+  namespace(name: string): NamespaceRec | undefined;
+  /**
+   * Labels of a namespace. A namespace the view does not hold gets the label
+   * the API server sets on every namespace. Undefined only before the sync.
+   */
+  namespaceLabels(name: string): Labels | undefined;
+  pool(namespace: string, name: string): PoolRec | undefined;
+  pools(namespace?: string): PoolRec[];
+  /** pool entries overlapping iv, pools of `namespace` only; fn returns true to stop */
+  forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void;
+  service(namespace: string, name: string): ServiceRec | undefined;
+  /** addresses of LoadBalancer Services of class `cls` overlapping iv */
+  forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void;
+  configMap(namespace: string, name: string): ConfigMapRec | undefined;
+  forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void;
+  workloads(): Iterable<WorkloadRec>;
+  workload(kind: string, namespace: string, name: string): WorkloadRec | undefined;
+  counts(): Record<string, number>;
+}
+
+type PoolHit = { pool: PoolRec; entry: MetalLBEntry };
+type SvcHit = { svc: ServiceRec; addr: ServiceAddr };
+
+function classKey(cls: string | null): string {
+  return cls === null ? "\u0000" : cls;
+}
+
+export function objectKey(kind: string, namespace: string, name: string): string {
+  return kind === "Namespace" ? `Namespace//${name}` : `${kind}/${namespace}/${name}`;
+}
+
+export class MemoryView implements ClusterView {
+  private readonly namespaces = new Map<string, NamespaceRec>();
+  private readonly poolsByKey = new Map<string, { rec: PoolRec; handles: IndexEntry<PoolHit>[] }>();
+  private readonly poolIndex = new IntervalIndex<PoolHit>();
+  private readonly servicesByKey = new Map<string, { rec: ServiceRec; handles: IndexEntry<SvcHit>[]; idx?: IntervalIndex<SvcHit> }>();
+  private readonly serviceIndex = new Map<string, IntervalIndex<SvcHit>>();
+  private readonly configMaps = new Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>();
+  private readonly workloadsByKey = new Map<string, WorkloadRec>();
+  private readonly unsynced = new Map<string, string>();
+
+  /** `pending` lists resources that must sync before the view is complete. */
+  constructor(pending: Record<string, string> = {}) {
+    for (const [k, v] of Object.entries(pending)) this.unsynced.set(k, v);
+  }
+
+  get synced(): boolean {
+    return this.unsynced.size === 0;
+  }
+
+  pending(): string[] {
+    return [...this.unsynced.values()];
+  }
+
+  setPending(resource: string, why: string | undefined): void {
+    if (why === undefined) this.unsynced.delete(resource);
+    else this.unsynced.set(resource, why);
+  }
+
+  // ---- writes -------------------------------------------------------------
+
+  /** Add or replace what an object contributes (or drop it when it no longer qualifies). */
+  apply(o: KubeObject, defaultNs = ""): ViewRecord | undefined {
+    const kind = typeof o?.kind === "string" ? o.kind : "";
+    const name = typeof o?.metadata?.name === "string" ? o.metadata.name : "";
+    const ns = (typeof o?.metadata?.namespace === "string" && o.metadata.namespace) || defaultNs;
+    const rec = toRecord(o, defaultNs);
+    if (!rec) {
+      if (kind && name) this.removeKey(kind, ns, name);
+      return undefined;
+    }
+    this.put(rec);
+    return rec;
+  }
+
+  remove(o: KubeObject, defaultNs = ""): void {
+    const kind = typeof o?.kind === "string" ? o.kind : "";
+    const name = typeof o?.metadata?.name === "string" ? o.metadata.name : "";
+    const ns = (typeof o?.metadata?.namespace === "string" && o.metadata.namespace) || defaultNs;
+    this.removeKey(kind, ns, name);
+  }
+
+  put(rec: ViewRecord): void {
+    switch (rec.kind) {
+      case "Namespace":
+        this.namespaces.set(rec.name, rec);
+        return;
+      case "IPAddressPool": {
+        const key = objectKey(rec.kind, rec.namespace, rec.name);
+        this.removeKey(rec.kind, rec.namespace, rec.name);
+        const handles: IndexEntry<PoolHit>[] = [];
+        for (const entry of rec.entries) for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
+        this.poolsByKey.set(key, { rec, handles });
+        return;
+      }
+      case "Service": {
+        const key = objectKey(rec.kind, rec.namespace, rec.name);
+        this.removeKey(rec.kind, rec.namespace, rec.name);
+        const ck = classKey(rec.cls);
+        let idx = this.serviceIndex.get(ck);
+        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<SvcHit>()));
+        const handles = rec.addrs.map((addr) => idx!.insert(addr.iv, { svc: rec, addr }));
+        this.servicesByKey.set(key, { rec, handles, idx });
+        return;
+      }
+      case "ConfigMap": {
+        const index = new IntervalIndex<KubeVipEntry>();
+        for (const k of rec.keys) for (const e of k.entries) if (e.iv) index.insert(e.iv, e);
+        this.configMaps.set(objectKey(rec.kind, rec.namespace, rec.name), { rec, index });
+        return;
+      }
+      default:
+        this.workloadsByKey.set(objectKey(rec.kind, rec.namespace, rec.name), rec);
+    }
+  }
+
+  removeKey(kind: string, namespace: string, name: string): void {
+    const key = objectKey(kind, namespace, name);
+    switch (kind) {
+      case "Namespace":
+        this.namespaces.delete(name);
+        return;
+      case "IPAddressPool": {
+        const p = this.poolsByKey.get(key);
+        if (!p) return;
+        for (const h of p.handles) this.poolIndex.delete(h);
+        this.poolsByKey.delete(key);
+        return;
+      }
+      case "Service": {
+        const s = this.servicesByKey.get(key);
+        if (!s) return;
+        for (const h of s.handles) s.idx!.delete(h);
+        this.servicesByKey.delete(key);
+        return;
+      }
+      case "ConfigMap":
+        this.configMaps.delete(key);
+        return;
+      default:
+        this.workloadsByKey.delete(key);
+    }
+  }
+
+  /** Drop every record of a kind (a relist replaces them all). */
+  clearKind(kind: string): void {
+    const keys: [string, string][] = [];
+    const collect = (m: Map<string, { rec: { namespace: string; name: string } } | { namespace: string; name: string }>) => {
+      for (const v of m.values()) {
+        const r = "rec" in v ? v.rec : v;
+        keys.push([r.namespace, r.name]);
+      }
+    };
+    switch (kind) {
+      case "Namespace":
+        this.namespaces.clear();
+        return;
+      case "IPAddressPool":
+        collect(this.poolsByKey as never);
+        break;
+      case "Service":
+        collect(this.servicesByKey as never);
+        break;
+      case "ConfigMap":
+        this.configMaps.clear();
+        return;
+      default:
+        for (const [k, w] of this.workloadsByKey) if (w.kind === kind) this.workloadsByKey.delete(k);
+        return;
+    }
+    for (const [ns, n] of keys) this.removeKey(kind, ns, n);
+  }
+
+  // ---- reads --------------------------------------------------------------
+
+  namespace(name: string): NamespaceRec | undefined {
+    return this.namespaces.get(name);
+  }
+
+  namespaceLabels(name: string): Labels | undefined {
+    const n = this.namespaces.get(name);
+    if (n) return n.labels;
+    if (this.unsynced.has("namespaces")) return undefined;
+    return { [NAMESPACE_NAME_LABEL]: name };
+  }
+
+  pool(namespace: string, name: string): PoolRec | undefined {
+    return this.poolsByKey.get(objectKey("IPAddressPool", namespace, name))?.rec;
+  }
+
+  pools(namespace?: string): PoolRec[] {
+    const out: PoolRec[] = [];
+    for (const { rec } of this.poolsByKey.values()) if (namespace === undefined || rec.namespace === namespace) out.push(rec);
+    return out;
+  }
+
+  forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void {
+    this.poolIndex.forEachOverlap(iv, (e) => (e.value.pool.namespace === namespace ? fn(e.value.pool, e.value.entry) : false));
+  }
+
+  service(namespace: string, name: string): ServiceRec | undefined {
+    return this.servicesByKey.get(objectKey("Service", namespace, name))?.rec;
+  }
+
+  forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
+    this.serviceIndex.get(classKey(cls))?.forEachOverlap(iv, (e) => fn(e.value.svc, e.value.addr));
+  }
+
+  configMap(namespace: string, name: string): ConfigMapRec | undefined {
+    return this.configMaps.get(objectKey("ConfigMap", namespace, name))?.rec;
+  }
+
+  forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void {
+    this.configMaps.get(objectKey("ConfigMap", namespace, name))?.index.forEachOverlap(iv, (e) => fn(e.value));
+  }
+
+  workloads(): Iterable<WorkloadRec> {
+    return this.workloadsByKey.values();
+  }
+
+  workload(kind: string, namespace: string, name: string): WorkloadRec | undefined {
+    return this.workloadsByKey.get(objectKey(kind, namespace, name));
+  }
+
+  counts(): Record<string, number> {
+    return {
+      namespaces: this.namespaces.size,
+      pools: this.poolsByKey.size,
+      services: this.servicesByKey.size,
+      configMaps: this.configMaps.size,
+      workloads: this.workloadsByKey.size,
+    };
+  }
+}
+
+/** Holds the current view; sources swap in a new one (snapshot reload) atomically. */
+export class ViewHolder {
+  constructor(public current: ClusterView) {}
+}

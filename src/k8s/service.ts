@@ -1,0 +1,123 @@
+/**
+ * How MetalLB and kube-vip read a Service's requests (SEMANTICS §1.4, §2.3).
+ * Pure helpers over the raw object, shared by the cluster view and the rules.
+ */
+import { IP, goTrimSpace, parseIP } from "../addr/ip.js";
+
+export type Annotations = Record<string, string>;
+
+export const MLB = {
+  pool: "metallb.io/address-pool",
+  poolOld: "metallb.universe.tf/address-pool",
+  ips: "metallb.io/loadBalancerIPs",
+  ipsOld: "metallb.universe.tf/loadBalancerIPs",
+  share: "metallb.io/allow-shared-ip",
+  shareOld: "metallb.universe.tf/allow-shared-ip",
+  allocated: "metallb.io/ip-allocated-from-pool",
+  allocatedOld: "metallb.universe.tf/ip-allocated-from-pool",
+} as const;
+
+export const KV = {
+  ips: "kube-vip.io/loadbalancerIPs",
+  vipHost: "kube-vip.io/vipHost",
+  hwaddr: "kube-vip.io/hwaddr",
+  requestedIP: "kube-vip.io/requestedIP",
+  ignore: "kube-vip.io/ignore",
+  implementationLabel: "implementation",
+} as const;
+
+/** MetalLB request annotations (a kube-vip-owned Service must not carry them). */
+export const METALLB_REQUEST_ANNOTATIONS = [MLB.pool, MLB.ips, MLB.share, MLB.poolOld, MLB.ipsOld, MLB.shareOld];
+/** kube-vip request annotations (a MetalLB-owned Service must not carry them). */
+export const KUBEVIP_REQUEST_ANNOTATIONS = [KV.ips];
+
+export interface ServiceLike {
+  metadata?: { name?: string; generateName?: string; namespace?: string; annotations?: unknown; labels?: unknown };
+  spec?: { type?: unknown; loadBalancerClass?: unknown; loadBalancerIP?: unknown };
+  status?: { loadBalancer?: { ingress?: unknown } };
+}
+
+export function stringMap(v: unknown): Record<string, string> {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (typeof x === "string") out[k] = x;
+  return out;
+}
+
+export function isLoadBalancer(svc: ServiceLike | undefined | null): boolean {
+  return !!svc && svc.spec?.type === "LoadBalancer";
+}
+
+export function serviceClass(svc: ServiceLike | undefined | null): string | null {
+  const c = svc?.spec?.loadBalancerClass;
+  return typeof c === "string" && c !== "" ? c : null;
+}
+
+/** MetalLB's valueForAnnotation: the metallb.io key wins whenever present, even empty. */
+export function metallbAnnotation(ann: Annotations, stable: string, deprecated: string): { key: string; value: string } | undefined {
+  if (Object.prototype.hasOwnProperty.call(ann, stable)) return { key: stable, value: ann[stable] };
+  if (Object.prototype.hasOwnProperty.call(ann, deprecated)) return { key: deprecated, value: ann[deprecated] };
+  return undefined;
+}
+
+export type RequestSource = "spec.loadBalancerIP" | string;
+
+export interface RequestedIP {
+  /** the field or annotation key */
+  source: RequestSource;
+  /** the user's text for this one address */
+  text: string;
+  ip: IP | null;
+  /** kube-vip DHCP request (0.0.0.0 or ::) */
+  dhcp: boolean;
+}
+
+function isDhcp(ip: IP | null): boolean {
+  return !!ip && ip.v === 0n;
+}
+
+/**
+ * Every address a Service asks for, from the fields either provider reads:
+ * spec.loadBalancerIP, MetalLB's loadBalancerIPs (resolved as MetalLB does),
+ * kube-vip's loadbalancerIPs. Comma lists are split and trimmed.
+ */
+export function requestedIPs(svc: ServiceLike): RequestedIP[] {
+  const out: RequestedIP[] = [];
+  const ann = stringMap(svc.metadata?.annotations);
+  const lbip = svc.spec?.loadBalancerIP;
+  if (typeof lbip === "string" && lbip !== "") {
+    const ip = parseIP(lbip);
+    out.push({ source: "spec.loadBalancerIP", text: lbip, ip, dhcp: isDhcp(ip) });
+  }
+  const m = metallbAnnotation(ann, MLB.ips, MLB.ipsOld);
+  if (m && m.value !== "") {
+    for (const part of m.value.split(",")) {
+      const t = goTrimSpace(part);
+      const ip = parseIP(t);
+      out.push({ source: m.key, text: t, ip, dhcp: isDhcp(ip) });
+    }
+  }
+  const kv = ann[KV.ips];
+  if (typeof kv === "string" && kv !== "") {
+    for (const part of kv.split(",")) {
+      const t = part.trim();
+      const ip = parseIP(t);
+      out.push({ source: KV.ips, text: t, ip, dhcp: isDhcp(ip) });
+    }
+  }
+  return out;
+}
+
+/** IPs in status.loadBalancer.ingress. */
+export function assignedIPs(svc: ServiceLike): { text: string; ip: IP }[] {
+  const ing = svc.status?.loadBalancer?.ingress;
+  const out: { text: string; ip: IP }[] = [];
+  if (!Array.isArray(ing)) return out;
+  for (const e of ing) {
+    const t = e && typeof e === "object" ? (e as { ip?: unknown }).ip : undefined;
+    if (typeof t !== "string") continue;
+    const ip = parseIP(t);
+    if (ip && ip.v !== 0n) out.push({ text: t, ip });
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+/**
+ * Container image references: which ones are kube-vip (SPEC §7.5) and which
+ * kube-vip version they run.
+ */
+
+export interface ImageRef {
+  /** registry and path, without tag or digest */
+  repository: string;
+  /** last path element of the repository */
+  name: string;
+  tag?: string;
+  digest?: string;
+}
+
+export type Version = [number, number, number];
+
+export function parseImage(image: string): ImageRef {
+  let rest = image.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const slash = rest.lastIndexOf("/");
+  const colon = rest.lastIndexOf(":");
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const name = rest.slice(rest.lastIndexOf("/") + 1).toLowerCase();
+  return { repository: rest, name, tag, digest };
+}
+
+/**
+ * `kube-vip` for the kube-vip manager (also `kube-vip-iptables` and Rancher's
+ * `mirrored-kube-vip-kube-vip*` mirrors), `cloud-provider` for
+ * kube-vip-cloud-provider, undefined otherwise.
+ */
+export function kubeVipImageKind(image: string | undefined): "kube-vip" | "cloud-provider" | undefined {
+  if (typeof image !== "string" || !image) return undefined;
+  const { name } = parseImage(image);
+  if (name === "kube-vip-cloud-provider" || name === "mirrored-kube-vip-kube-vip-cloud-provider") return "cloud-provider";
+  if (name === "kube-vip" || name === "kube-vip-iptables") return "kube-vip";
+  if (name.startsWith("mirrored-kube-vip-kube-vip")) return "kube-vip";
+  return undefined;
+}
+
+/**
+ * The version an image tag names; undefined when the tag names none
+ * (untagged, `latest`, digest-only, a branch): such images count as the newest.
+ */
+export function imageVersion(ref: ImageRef): Version | undefined {
+  if (!ref.tag) return undefined;
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(ref.tag);
+  if (!m) return undefined;
+  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+}
+
+/** a < b */
+export function versionBefore(a: Version | undefined, b: Version): boolean {
+  if (!a) return false; // newest
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
+export function formatVersion(v: Version | undefined): string {
+  return v ? `v${v[0]}.${v[1]}.${v[2]}` : "latest";
+}

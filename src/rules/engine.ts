@@ -1,0 +1,125 @@
+/**
+ * The decision engine: dispatches an admission request to the rule modules
+ * of its kind, applies the policy's enforcement (deny | warn | off) per rule
+ * family and its failureMode while cluster state is not synced. The HTTPS
+ * server and `lbguard check` both call `mutate` and `validate`.
+ */
+import type { ClusterView } from "../cluster/view.js";
+import type { Policy, RuleFamily } from "../policy/policy.js";
+import { foreignWrites } from "./foreign-writes.js";
+import { defaultClass, validateService } from "./service.js";
+import { AdmissionInput, Finding, Mutation, RuleContext, Verdict } from "./types.js";
+
+export type Webhook = "mutate" | "validate";
+
+/** A rule module for one admitted kind. */
+export interface KindRules {
+  /** kind as in AdmissionRequest.kind */
+  group: string;
+  kind: string;
+  /** families the module reports under; a family set to `off` is never run */
+  families: RuleFamily[];
+  mutate?(ctx: RuleContext): Mutation | undefined;
+  validate?(ctx: RuleContext): Finding[];
+}
+
+const services: KindRules = {
+  group: "",
+  kind: "Service",
+  families: ["services", "foreignWrites"],
+  mutate: (ctx) => (ctx.req.subResource ? undefined : defaultClass(ctx)),
+  validate: (ctx) => {
+    const { policy, req } = ctx;
+    const out: Finding[] = [];
+    if (policy.enforcementOf("foreignWrites") !== "off") out.push(...foreignWrites(ctx));
+    if (!req.subResource && policy.enforcementOf("services") !== "off") out.push(...validateService(ctx));
+    return out;
+  },
+};
+
+const registry = new Map<string, KindRules>();
+
+export function registerKind(r: KindRules): void {
+  registry.set(`${r.group}/${r.kind}`, r);
+}
+
+registerKind(services);
+
+function context(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[]): RuleContext {
+  return {
+    req,
+    view,
+    policy,
+    stateReady: view.synced,
+    needState(what: string) {
+      if (!needs.includes(what)) needs.push(what);
+    },
+  };
+}
+
+function stateFinding(view: ClusterView, policy: Policy, needs: string[], family: RuleFamily): Finding {
+  const pending = view.pending();
+  const detail = pending.length ? ` (waiting for ${pending.slice(0, 3).join(", ")})` : "";
+  return policy.failureMode === "closed"
+    ? {
+        rule: "cluster-state",
+        family,
+        severity: "deny",
+        rank: -1,
+        message: `lbguard is starting and has not synced cluster state yet${detail}; retry in a few seconds`,
+      }
+    : {
+        rule: "cluster-state",
+        family,
+        severity: "warn",
+        rank: -1,
+        message: `lbguard has not synced cluster state yet${detail}: ${needs.slice(0, 2).join(", ")} not verified`,
+      };
+}
+
+/** Split findings by enforcement into denials and warnings. */
+function sort(findings: Finding[], policy: Policy): Verdict {
+  const denials: Finding[] = [];
+  const warnings: Finding[] = [];
+  for (const f of findings) {
+    const e = policy.enforcementOf(f.family);
+    if (e === "off") continue;
+    if (f.severity === "deny" && e === "deny") denials.push(f);
+    else warnings.push(f);
+  }
+  const byRank = (a: Finding, b: Finding) => a.rank - b.rank;
+  denials.sort(byRank);
+  warnings.sort(byRank);
+  return { denials, warnings };
+}
+
+function rulesFor(req: AdmissionInput): KindRules | undefined {
+  return registry.get(`${req.kind?.group ?? ""}/${req.kind?.kind ?? ""}`);
+}
+
+/** The mutating webhook's decision: defaulting only, never a denial of its own beyond failureMode. */
+export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
+  const r = rulesFor(req);
+  if (!r?.mutate || req.operation === "DELETE") return { denials: [], warnings: [] };
+  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return { denials: [], warnings: [] };
+  if (r.kind === "Service" && policy.enforcementOf("services") === "off") return { denials: [], warnings: [] };
+  const needs: string[] = [];
+  const mutation = r.mutate(context(req, view, policy, needs));
+  const v: Verdict = { denials: [], warnings: [], mutation };
+  if (needs.length) {
+    const f = stateFinding(view, policy, needs, r.families[0]);
+    (f.severity === "deny" ? v.denials : v.warnings).push(f);
+  }
+  return v;
+}
+
+/** The validating webhook's decision. */
+export function validate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
+  const r = rulesFor(req);
+  if (!r?.validate || req.operation === "DELETE" || req.operation === "CONNECT") return { denials: [], warnings: [] };
+  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return { denials: [], warnings: [] };
+  const needs: string[] = [];
+  const findings = r.validate(context(req, view, policy, needs));
+  if (needs.length) findings.push(stateFinding(view, policy, needs, r.families[0]));
+  return sort(findings, policy);
+}
