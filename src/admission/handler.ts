@@ -73,7 +73,7 @@ function logDecision(log: Logger, webhook: Webhook, req: AdmissionInput, d: Deci
     user: req.userInfo?.username,
   };
   if (d.verdict) {
-    for (const f of d.verdict.denials) log.info({ ...base, decision: "deny", rule: f.rule, family: f.family, msg2: undefined }, f.message);
+    for (const f of d.verdict.denials) log.info({ ...base, decision: "deny", rule: f.rule, family: f.family }, f.message);
     for (const f of d.verdict.warnings) log.info({ ...base, decision: "warn", rule: f.rule, family: f.family }, f.message);
   }
   if (log.isLevelEnabled("debug")) log.debug({ ...base, decision: d.decision, patch: d.response.patch !== undefined }, "review answered");

@@ -27,6 +27,10 @@ import { Finding, Mutation, RuleContext, objectName, objectNamespace } from "./t
 /** Finding ranks: the order SPEC §7.1 reports violations in. */
 const RANK = { invalid: 0, reserved: 1, allowedClass: 2, ownership: 3, foreignAnnotation: 4, pool: 5 } as const;
 
+function ipKey(ip: { fam: number; v: bigint }): string {
+  return `${ip.fam}:${ip.v}`;
+}
+
 function finding(rule: string, rank: number, message: string): Finding {
   return { rule, family: "services", message, severity: "deny", rank };
 }
@@ -137,7 +141,7 @@ export function validateService(ctx: RuleContext): Finding[] {
     if (!r.ip || r.dhcp) continue;
     const iv = pointInterval(r.ip);
     const res = reservedOwner(policy, iv);
-    const key = `${r.ip.fam}:${r.ip.v}`;
+    const key = ipKey(r.ip);
     if (res && !seen.has(key)) {
       seen.add(key);
       out.push(
@@ -165,22 +169,25 @@ export function validateService(ctx: RuleContext): Finding[] {
   }
 
   if (!ctx.stateReady) {
-    ctx.needState("address ownership");
+    // Only requests of addresses or pools need the cluster state.
+    const needs = reqs.some((r) => r.ip && !r.dhcp) || (owner.name === "metallb" && metallbAnnotation(ann, MLB.pool, MLB.poolOld)?.value);
+    if (needs) ctx.needState("address ownership");
     return out.concat(foreignAnnotations(who, owner, ann));
   }
 
   // Another provider's address space.
+  const foreign = new Set<string>();
   const labels = nsLabels ?? {};
   const svcLabels = stringMap(svc.metadata?.labels);
   for (const r of reqs) {
     if (!r.ip || r.dhcp) continue;
-    const key = `own:${r.ip.fam}:${r.ip.v}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const key = ipKey(r.ip);
+    if (foreign.has(key) || seen.has(key)) continue;
     const iv = pointInterval(r.ip);
     const self = { service: { namespace: ns, name } };
     const other = owner.name === "metallb" ? kubeVipOwners(view, policy, iv, self)[0] : metallbOwners(view, policy, iv, self)[0];
     if (!other) continue;
+    foreign.add(key);
     let fix: string;
     if (owner.name === "metallb") {
       const pools = admittingPools(view, policy, ns, labels, svcLabels);
@@ -198,7 +205,11 @@ export function validateService(ctx: RuleContext): Finding[] {
 
   out.push(...foreignAnnotations(who, owner, ann));
 
-  if (owner.name === "metallb") out.push(...poolAdmission(ctx, who, ns, svc, labels, svcLabels, reqs));
+  // An address already refused as another provider's is not reported again as "in no pool".
+  if (owner.name === "metallb") {
+    const rest = reqs.filter((r) => !r.ip || !foreign.has(ipKey(r.ip)));
+    out.push(...poolAdmission(ctx, who, ns, svc, labels, svcLabels, rest));
+  }
   return out;
 }
 

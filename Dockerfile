@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# Build: compile TypeScript with dev dependencies, then keep production dependencies only.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# Run: distroless Node.js (no shell, no package manager), numeric non-root user.
+FROM gcr.io/distroless/nodejs22-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+USER 65532:65532
+EXPOSE 8443 9090
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js", "serve"]
+CMD ["--policy", "/etc/lbguard/policy.yaml", "--cert-dir", "/etc/lbguard/tls"]

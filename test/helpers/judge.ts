@@ -1,0 +1,37 @@
+/** Run a request through the engine as the API server would: mutate, apply the patch, validate. */
+import type { ClusterView } from "../../src/cluster/view.js";
+import type { KubeObject } from "../../src/cluster/records.js";
+import { decide } from "../../src/admission/handler.js";
+import type { Policy } from "../../src/policy/policy.js";
+import { applyReviewPatch, request, ReqOpts } from "./review.js";
+
+export interface Judgement {
+  allowed: boolean;
+  /** the object after the mutating webhook */
+  object?: KubeObject | null;
+  /** set when the mutating webhook patched */
+  patched: boolean;
+  message?: string;
+  warnings: string[];
+  rules: string[];
+}
+
+export function judge(policy: Policy, view: ClusterView, o: ReqOpts): Judgement {
+  const req = request(o);
+  const m = decide("mutate", req, policy, view);
+  let object = req.object;
+  if (!m.response.allowed) {
+    return { allowed: false, object, patched: false, message: m.response.status?.message, warnings: m.response.warnings ?? [], rules: m.verdict?.denials.map((f) => f.rule) ?? [] };
+  }
+  if (m.response.patch && object) object = applyReviewPatch(object, m.response.patch);
+  const v = decide("validate", { ...req, object }, policy, view);
+  if (v.response.patch) throw new Error("validating webhook returned a patch");
+  return {
+    allowed: v.response.allowed,
+    object,
+    patched: !!m.response.patch,
+    message: v.response.status?.message,
+    warnings: [...(m.response.warnings ?? []), ...(v.response.warnings ?? [])],
+    rules: [...(v.verdict?.denials ?? []), ...(v.verdict?.warnings ?? [])].map((f) => f.rule),
+  };
+}

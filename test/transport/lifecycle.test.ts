@@ -1,0 +1,159 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { readFileSync, renameSync, writeFileSync, mkdtempSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { createReviewHandler } from "../../src/admission/handler.js";
+import { issueServing, devNames } from "../../src/certs/forge.js";
+import { MemoryView } from "../../src/cluster/view.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { deadlineFor, parseGoDuration } from "../../src/transport/server.js";
+import { CLUSTER } from "../helpers/cluster.js";
+import { CLI, ROOT } from "../helpers/paths.js";
+import { KUBEVIP_NULL, policy } from "../helpers/policies.js";
+import { reviewBody, svc } from "../helpers/review.js";
+import { SERVICE_DNS, startTestServer, testCertDir } from "../helpers/server.js";
+
+function fingerprintOf(res: { socket: unknown }): string {
+  return (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+}
+
+function post(port: number, ca: string, agent: https.Agent | false, body: string) {
+  return new Promise<{ status: number; fp: string; socket: unknown; text: string }>((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port, method: "POST", path: "/validate", ca, servername: SERVICE_DNS, agent, headers: { "Content-Type": "application/json" } },
+      (res) => {
+        let text = "";
+        const fp = fingerprintOf(res);
+        const socket = res.socket;
+        res.on("data", (c) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode!, fp, socket, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("transport: certificate hot reload", () => {
+  it("serves a rotated certificate to new connections without dropping open ones", async () => {
+    const s = await startTestServer(KUBEVIP_NULL, CLUSTER);
+    try {
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+      const body = reviewBody({ object: svc({ ns: "kube-system", name: "a" }) });
+      const first = await post(s.port, s.ca, agent, body);
+      expect(first.status).to.equal(200);
+      // rotate: new key pair from the same CA, written the way a Secret update lands (rename)
+      const ca = { cert: readFileSync(join(s.certDir, "ca.crt"), "utf8"), key: readFileSync(join(s.certDir, "ca.key"), "utf8") };
+      const n = devNames();
+      const next = issueServing(ca, n.dns, n.ips);
+      writeFileSync(join(s.certDir, "tls.key.tmp"), next.key);
+      writeFileSync(join(s.certDir, "tls.crt.tmp"), next.cert);
+      renameSync(join(s.certDir, "tls.key.tmp"), join(s.certDir, "tls.key"));
+      renameSync(join(s.certDir, "tls.crt.tmp"), join(s.certDir, "tls.crt"));
+      let fresh = first.fp;
+      const until = Date.now() + 8000;
+      while (fresh === first.fp && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        fresh = (await post(s.port, s.ca, false, body)).fp;
+      }
+      expect(fresh).to.not.equal(first.fp);
+      // the kept-alive connection is still the old one and still answers
+      const again = await post(s.port, s.ca, agent, body);
+      expect(again.status).to.equal(200);
+      expect(again.socket).to.equal(first.socket);
+      expect(again.fp).to.equal(first.fp);
+      agent.destroy();
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe("transport: SIGTERM drains in-flight reviews", function () {
+  this.timeout(30_000);
+  it("answers a review that is in flight when SIGTERM arrives, then exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lbguard-drain-"));
+    writeFileSync(join(dir, "policy.yaml"), KUBEVIP_NULL);
+    writeFileSync(join(dir, "state.yaml"), CLUSTER);
+    const certDir = testCertDir();
+    const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
+    const child = spawn(process.execPath, [CLI, "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on("data", (c) => {
+        out += c;
+        const m = /serving on https:\/\/localhost:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on("exit", (code) => reject(new Error(`exited early (${code}): ${out}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const body = reviewBody({ object: svc({ ns: "traefik", cls: "metallb", ip: "10.0.4.247" }) });
+    const half = Math.floor(body.length / 2);
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(
+        { host: "127.0.0.1", port, method: "POST", path: "/validate", ca, servername: SERVICE_DNS, agent: false, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode!, text }));
+        },
+      );
+      req.on("error", reject);
+      req.write(body.slice(0, half));
+      // the request is in flight: headers and half the body are on the wire
+      setTimeout(() => {
+        child.kill("SIGTERM");
+        setTimeout(() => req.end(body.slice(half)), 400);
+      }, 300);
+    });
+    const r = await answer;
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.text).response.allowed).to.equal(false);
+    expect(await exited).to.equal(0);
+    expect(out).to.match(/draining in-flight reviews/);
+  });
+});
+
+describe("transport: deadlines and internal errors", () => {
+  it("parses the API server's ?timeout= and answers ahead of it", () => {
+    expect(parseGoDuration("10s")).to.equal(10_000);
+    expect(parseGoDuration("1m0s")).to.equal(60_000);
+    expect(parseGoDuration("500ms")).to.equal(500);
+    expect(parseGoDuration("ten")).to.equal(undefined);
+    expect(deadlineFor("/validate?timeout=3s", 0)).to.equal(2500);
+    expect(deadlineFor("/validate", 0)).to.equal(9500);
+    expect(deadlineFor("/validate?timeout=bogus", 0)).to.equal(9500);
+  });
+
+  it("turns an exception in a rule into a 500 inside a 200 review, with the uid", () => {
+    const broken = new Proxy(new MemoryView(), {
+      get(t, p) {
+        if (p === "synced") return true;
+        if (p === "namespaceLabels") return () => {
+          throw new Error("boom");
+        };
+        return (t as any)[p];
+      },
+    });
+    const closed = createReviewHandler({ policy: () => policy(), view: () => broken }, undefined, createLogger("silent"));
+    const body = reviewBody({ object: svc({ ns: "shop", ip: "10.0.5.5", cls: "metallb" }) });
+    const r = closed("validate", body, "application/json", Date.now() + 1000) as { status: number; body: string };
+    expect(r.status).to.equal(200);
+    const resp = JSON.parse(r.body).response;
+    expect(resp.uid).to.equal(JSON.parse(body).request.uid);
+    expect(resp.allowed).to.equal(false);
+    expect(resp.status).to.deep.include({ code: 500, reason: "InternalError" });
+    expect(resp.status.message).to.match(/lbguard internal error .*boom/);
+    const open = createReviewHandler({ policy: () => policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open")), view: () => broken }, undefined, createLogger("silent"));
+    const ro = JSON.parse((open("validate", body, "application/json", Date.now() + 1000) as { body: string }).body).response;
+    expect(ro.allowed).to.equal(true);
+    expect(ro.status.code).to.equal(500);
+  });
+});
