@@ -121,6 +121,42 @@ describe("transport: SIGTERM drains in-flight reviews", function () {
   });
 });
 
+describe("npm start: the examples serve", function () {
+  this.timeout(30_000);
+  it("serves examples/policy.yaml and examples/cluster and becomes ready", async () => {
+    const certDir = testCertDir();
+    const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    const args: string[] = pkg.scripts.start.split(" ").slice(2); // after "node dist/src/cli/main.js"
+    const set = (flag: string, v: string) => (args[args.indexOf(flag) + 1] = v);
+    set("--cert-dir", certDir);
+    set("--port", "0");
+    set("--metrics-port", "0");
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.on("data", (c) => {
+          out += c;
+          const m = /serving on https:\/\/localhost:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on("exit", (code) => reject(new Error(`exited (${code}): ${out}`)));
+      });
+      const ready = await new Promise<number>((resolve, reject) => {
+        https.get({ host: "127.0.0.1", port, path: "/readyz", ca, servername: SERVICE_DNS }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on("error", reject);
+      });
+      expect(ready).to.equal(200);
+      expect(out).to.match(/"kept":16/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
+
 describe("transport: deadlines and internal errors", () => {
   it("parses the API server's ?timeout= and answers ahead of it", () => {
     expect(parseGoDuration("10s")).to.equal(10_000);
