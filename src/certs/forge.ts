@@ -25,13 +25,19 @@ function keys(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
 }
 
-export function createCA(commonName = "lbguard-ca", days = 3650, now = new Date()): KeyPairPem {
+/** A fresh key pair and an unsigned certificate valid from (now - skew) for `days`. */
+function draft(days: number, now: Date): { k: forge.pki.rsa.KeyPair; cert: forge.pki.Certificate } {
   const k = keys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = k.publicKey;
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
   cert.validity.notAfter = new Date(now.getTime() + days * 86400_000);
+  return { k, cert };
+}
+
+export function createCA(commonName = "lbguard-ca", days = 3650, now = new Date()): KeyPairPem {
+  const { k, cert } = draft(days, now);
   const attrs = [{ name: "commonName", value: commonName }];
   cert.setSubject(attrs);
   cert.setIssuer(attrs);
@@ -47,12 +53,7 @@ export function createCA(commonName = "lbguard-ca", days = 3650, now = new Date(
 export function issueServing(ca: KeyPairPem, dnsNames: string[], ips: string[], days = 365, now = new Date()): KeyPairPem {
   const caCert = forge.pki.certificateFromPem(ca.cert);
   const caKey = forge.pki.privateKeyFromPem(ca.key);
-  const k = keys();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = k.publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
-  cert.validity.notAfter = new Date(now.getTime() + days * 86400_000);
+  const { k, cert } = draft(days, now);
   cert.setSubject([{ name: "commonName", value: dnsNames[0] ?? "lbguard" }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([

@@ -2,6 +2,7 @@
  * A real lbguard server over HTTPS, and a client that checks its certificate
  * the way kube-apiserver does: against the CA bundle, for the Service DNS name.
  */
+import { spawn, ChildProcessWithoutNullStreams } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { serve, Serving } from "../../src/cli/serve.js";
 import { ensureDevCertificates } from "../../src/certs/devdir.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { CLI, ROOT } from "./paths.js";
 
 export const SERVICE_DNS = "lbguard.lbguard-system.svc";
 
@@ -96,4 +98,20 @@ export async function startTestServer(policyText: string, state: string | string
     get: (path) => request(serving.port, ca, "GET", path),
     stop: () => serving.stop(),
   };
+}
+
+/** `lbguard serve …` as a real process; resolves with its HTTPS port once it listens. */
+export async function spawnServe(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; port: number; output(): string }> {
+  const child = spawn(process.execPath, [CLI, "serve", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on("data", (c) => {
+      out += c;
+      const m = /serving on https:\/\/localhost:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.stderr.on("data", (c) => (out += c));
+    child.on("exit", (code) => reject(new Error(`lbguard serve exited (${code}): ${out}`)));
+  });
+  return { child, port, output: () => out };
 }

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { readFileSync, renameSync, writeFileSync, mkdtempSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -11,10 +10,10 @@ import { MemoryView } from "../../src/cluster/view.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { deadlineFor, parseGoDuration } from "../../src/transport/server.js";
 import { CLUSTER } from "../helpers/cluster.js";
-import { CLI, ROOT } from "../helpers/paths.js";
+import { ROOT } from "../helpers/paths.js";
 import { KUBEVIP_NULL, policy } from "../helpers/policies.js";
 import { reviewBody, svc } from "../helpers/review.js";
-import { SERVICE_DNS, startTestServer, testCertDir } from "../helpers/server.js";
+import { SERVICE_DNS, spawnServe, startTestServer, testCertDir } from "../helpers/server.js";
 
 function fingerprintOf(res: { socket: unknown }): string {
   return (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
@@ -80,19 +79,7 @@ describe("transport: SIGTERM drains in-flight reviews", function () {
     writeFileSync(join(dir, "state.yaml"), CLUSTER);
     const certDir = testCertDir();
     const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-    const child = spawn(process.execPath, [CLI, "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout.on("data", (c) => {
-        out += c;
-        const m = /serving on https:\/\/localhost:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on("exit", (code) => reject(new Error(`exited early (${code}): ${out}`)));
-    });
+    const { child, port, output } = await spawnServe(["--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const body = reviewBody({ object: svc({ ns: "traefik", cls: "metallb", ip: "10.0.4.247" }) });
     const half = Math.floor(body.length / 2);
@@ -117,7 +104,7 @@ describe("transport: SIGTERM drains in-flight reviews", function () {
     expect(r.status).to.equal(200);
     expect(JSON.parse(r.text).response.allowed).to.equal(false);
     expect(await exited).to.equal(0);
-    expect(out).to.match(/draining in-flight reviews/);
+    expect(output()).to.match(/draining in-flight reviews/);
   });
 });
 
@@ -132,17 +119,8 @@ describe("npm start: the examples serve", function () {
     set("--cert-dir", certDir);
     set("--port", "0");
     set("--metrics-port", "0");
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const { child, port, output } = await spawnServe(args.slice(1));
     try {
-      let out = "";
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on("data", (c) => {
-          out += c;
-          const m = /serving on https:\/\/localhost:(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on("exit", (code) => reject(new Error(`exited (${code}): ${out}`)));
-      });
       const ready = await new Promise<number>((resolve, reject) => {
         https.get({ host: "127.0.0.1", port, path: "/readyz", ca, servername: SERVICE_DNS }, (res) => {
           res.resume();
@@ -150,7 +128,7 @@ describe("npm start: the examples serve", function () {
         }).on("error", reject);
       });
       expect(ready).to.equal(200);
-      expect(out).to.match(/"kept":16/);
+      expect(output()).to.match(/"kept":16/);
     } finally {
       child.kill("SIGTERM");
     }
