@@ -26,6 +26,7 @@ export interface ClusterView {
   /** what has not synced yet, in words */
   pending(): string[];
   namespace(name: string): NamespaceRec | undefined;
+  namespaces(): Iterable<NamespaceRec>;
   /**
    * Labels of a namespace. A namespace the view does not hold gets the label
    * the API server sets on every namespace. Undefined only before the sync.
@@ -57,7 +58,7 @@ export function objectKey(kind: string, namespace: string, name: string): string
 }
 
 export class MemoryView implements ClusterView {
-  private readonly namespaces = new Map<string, NamespaceRec>();
+  private readonly namespaces_ = new Map<string, NamespaceRec>();
   private readonly poolsByKey = new Map<string, { rec: PoolRec; handles: IndexEntry<PoolHit>[] }>();
   private readonly poolIndex = new IntervalIndex<PoolHit>();
   private readonly servicesByKey = new Map<string, { rec: ServiceRec; handles: IndexEntry<SvcHit>[]; idx?: IntervalIndex<SvcHit> }>();
@@ -110,7 +111,7 @@ export class MemoryView implements ClusterView {
   put(rec: ViewRecord): void {
     switch (rec.kind) {
       case "Namespace":
-        this.namespaces.set(rec.name, rec);
+        this.namespaces_.set(rec.name, rec);
         return;
       case "IPAddressPool": {
         const key = objectKey(rec.kind, rec.namespace, rec.name);
@@ -145,7 +146,7 @@ export class MemoryView implements ClusterView {
     const key = objectKey(kind, namespace, name);
     switch (kind) {
       case "Namespace":
-        this.namespaces.delete(name);
+        this.namespaces_.delete(name);
         return;
       case "IPAddressPool": {
         const p = this.poolsByKey.get(key);
@@ -180,7 +181,7 @@ export class MemoryView implements ClusterView {
     };
     switch (kind) {
       case "Namespace":
-        this.namespaces.clear();
+        this.namespaces_.clear();
         return;
       case "IPAddressPool":
         collect(this.poolsByKey as never);
@@ -201,11 +202,15 @@ export class MemoryView implements ClusterView {
   // ---- reads --------------------------------------------------------------
 
   namespace(name: string): NamespaceRec | undefined {
-    return this.namespaces.get(name);
+    return this.namespaces_.get(name);
+  }
+
+  namespaces(): Iterable<NamespaceRec> {
+    return this.namespaces_.values();
   }
 
   namespaceLabels(name: string): Labels | undefined {
-    const n = this.namespaces.get(name);
+    const n = this.namespaces_.get(name);
     if (n) return n.labels;
     if (this.unsynced.has("namespaces")) return undefined;
     return { [NAMESPACE_NAME_LABEL]: name };
@@ -251,7 +256,7 @@ export class MemoryView implements ClusterView {
 
   counts(): Record<string, number> {
     return {
-      namespaces: this.namespaces.size,
+      namespaces: this.namespaces_.size,
       pools: this.poolsByKey.size,
       services: this.servicesByKey.size,
       configMaps: this.configMaps.size,

@@ -7,6 +7,8 @@
 import type { ClusterView } from "../cluster/view.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
 import { foreignWrites } from "./foreign-writes.js";
+import { validateKubeVipConfigMap } from "./kubevip-configmap.js";
+import { validatePool } from "./pool.js";
 import { defaultClass, validateService } from "./service.js";
 import { AdmissionInput, Finding, Mutation, RuleContext, Verdict } from "./types.js";
 
@@ -44,6 +46,8 @@ export function registerKind(r: KindRules): void {
 }
 
 registerKind(services);
+registerKind({ group: "metallb.io", kind: "IPAddressPool", families: ["pools"], validate: validatePool });
+registerKind({ group: "", kind: "ConfigMap", families: ["pools"], validate: validateKubeVipConfigMap });
 
 function context(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[]): RuleContext {
   return {
@@ -65,14 +69,14 @@ function stateFinding(view: ClusterView, policy: Policy, needs: string[], family
         rule: "cluster-state",
         family,
         severity: "deny",
-        rank: -1,
+        rank: 99, // concrete problems found without state come first
         message: `lbguard is starting and has not synced cluster state yet${detail}; retry in a few seconds`,
       }
     : {
         rule: "cluster-state",
         family,
         severity: "warn",
-        rank: -1,
+        rank: 99,
         message: `lbguard has not synced cluster state yet${detail}: ${needs.slice(0, 2).join(", ")} not verified`,
       };
 }

@@ -35,3 +35,20 @@ export function judge(policy: Policy, view: ClusterView, o: ReqOpts): Judgement 
     rules: [...(v.verdict?.denials ?? []), ...(v.verdict?.warnings ?? [])].map((f) => f.rule),
   };
 }
+
+/** The same as `judge`, over HTTPS against a running server. */
+export async function judgeHttps(post: (path: string, body: string) => Promise<{ status: number; json(): any }>, o: ReqOpts): Promise<Judgement> {
+  const req = request(o);
+  const m = await post("/mutate?timeout=10s", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: req }));
+  if (m.status !== 200) throw new Error(`mutate answered ${m.status}`);
+  const mr = m.json().response;
+  if (mr.uid !== req.uid) throw new Error("uid not echoed");
+  let object = req.object;
+  if (!mr.allowed) return { allowed: false, object, patched: false, message: mr.status?.message, warnings: mr.warnings ?? [], rules: [] };
+  if (mr.patch && object) object = applyReviewPatch(object, mr.patch);
+  const v = await post("/validate?timeout=10s", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { ...req, object } }));
+  if (v.status !== 200) throw new Error(`validate answered ${v.status}`);
+  const vr = v.json().response;
+  if (vr.patch) throw new Error("validating webhook returned a patch");
+  return { allowed: vr.allowed, object, patched: !!mr.patch, message: vr.status?.message, warnings: [...(mr.warnings ?? []), ...(vr.warnings ?? [])], rules: [] };
+}

@@ -1,0 +1,153 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { KubeObject } from "../../src/cluster/records.js";
+import { MemoryView } from "../../src/cluster/view.js";
+import { CLUSTER, objects, viewOf } from "../helpers/cluster.js";
+import { judge } from "../helpers/judge.js";
+import { FIXTURES } from "../helpers/paths.js";
+import { KUBEVIP_NULL, policy } from "../helpers/policies.js";
+import { CM_CASES, Case, EXTRA, POOL_CASES, kubevipCM, pool } from "./pool-cases.js";
+
+const kvNull = policy(KUBEVIP_NULL);
+const view = viewOf(CLUSTER, EXTRA);
+
+export function runCases(title: string, cases: Case[]): void {
+  describe(title, () => {
+    for (const c of cases) {
+      it(`${c.allowed ? "allows" : "denies"} ${c.what}`, () => {
+        const j = judge(kvNull, view, c.req);
+        expect(j.allowed, j.message).to.equal(c.allowed);
+        if (c.message) expect(j.message).to.match(c.message);
+        if (c.warning) expect(j.warnings.join("\n")).to.match(c.warning);
+        if (c.allowed && !c.warning) expect(j.warnings, j.warnings.join()).to.deep.equal([]);
+      });
+    }
+  });
+}
+
+runCases("rules/pool: IPAddressPool CREATE/UPDATE", POOL_CASES);
+runCases("rules/kubevip-configmap: the kube-vip cloud-provider ConfigMap", CM_CASES);
+
+describe("rules/pool: details", () => {
+  it("never reports an IPv4 entry against an IPv6 pool", () => {
+    const j = judge(kvNull, view, { object: pool("v6", ["::/0"]) });
+    expect(j.message).to.not.match(/\b10\.0\./);
+  });
+
+  it("pools enforcement warn and off", () => {
+    const warn = policy(KUBEVIP_NULL, (d) => (d.spec.enforcement = { pools: "warn" }));
+    const j = judge(warn, view, { object: pool("new", ["10.0.4.240/29"]) });
+    expect(j.allowed).to.equal(true);
+    expect(j.warnings[0]).to.match(/overlaps 10\.0\.4\.247/);
+    const off = policy(KUBEVIP_NULL, (d) => (d.spec.enforcement = { pools: "off" }));
+    expect(judge(off, view, { object: pool("new", ["10.0.4.240/29"]) })).to.deep.include({ allowed: true, warnings: [] });
+  });
+
+  it("needs the cluster state for overlaps, but not for parse errors", () => {
+    const unsynced = new MemoryView({ pools: "ipaddresspools" });
+    const j = judge(kvNull, unsynced, { object: pool("new", ["10.0.8.0/24"]) });
+    expect(j.allowed).to.equal(false);
+    expect(j.message).to.match(/lbguard is starting/);
+    const p = judge(kvNull, unsynced, { object: pool("new", ["10.0.8.1"]) });
+    expect(p.message).to.match(/^IPAddressPool metallb-system\/new: MetalLB cannot parse/);
+  });
+});
+
+interface Scenario {
+  pools: { name: string; addresses: string[] }[];
+  error: string;
+}
+
+describe("rules/pool: MetalLB's 14 overlap scenarios", () => {
+  // MetalLB alone: no kube-vip, nothing reserved, so only MetalLB's own rules speak
+  const metallbOnly = policy(KUBEVIP_NULL, (d) => {
+    delete d.spec.providers["kube-vip"];
+    d.spec.namespaces = [];
+    d.spec.reservedAddresses = [];
+  });
+  const file = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8")) as { overlapScenarios: Scenario[] };
+  it("has 14 scenarios", () => expect(file.overlapScenarios).to.have.length(14));
+  file.overlapScenarios.forEach((sc, i) => {
+    it(`#${i + 1} ${sc.pools.map((p) => `${p.name}=${JSON.stringify(p.addresses)}`).join(" then ")} → ${sc.error ? "refused" : "accepted"}`, () => {
+      const v = new MemoryView();
+      const denied: { name: string; message: string }[] = [];
+      for (const p of sc.pools) {
+        const obj = pool(p.name, p.addresses);
+        const j = judge(metallbOnly, v, { object: obj });
+        if (j.allowed) v.apply(obj);
+        else denied.push({ name: p.name, message: j.message! });
+      }
+      if (!sc.error) {
+        expect(denied).to.deep.equal([]);
+        return;
+      }
+      expect(denied).to.have.length(1);
+      // the pool MetalLB names is the one lbguard refuses
+      const named = /in pool "([^"]+)"|parsing address pool ([^:]+):/.exec(sc.error)!;
+      expect(denied[0].name).to.equal(named[1] ?? named[2]);
+      // lbguard quotes the user's own entries, where MetalLB quotes split CIDRs
+      const mine = sc.pools.find((p) => p.name === denied[0].name)!;
+      if (mine.addresses.length) expect(denied[0].message).to.include(mine.addresses[mine.addresses.length === 2 && sc.pools.length === 1 ? 1 : 0]);
+    });
+  });
+});
+
+describe("rules/pool: MetalLB's pool fixtures, created in order into the example cluster", () => {
+  const table: [string, Record<string, boolean>][] = [
+    ["ipaddresspool-cidr-range-ipv6.yaml", { example: true }],
+    ["ipaddresspool-serviceallocation-ns-selectors.yaml", { "ippool-ns-service-alloc-sample": true }],
+    ["ipaddresspools-cheap-and-expensive-autoassign-false.yaml", { cheap: true, expensive: true }],
+    ["ipaddresspool-plus-l2advertisement-all-pools.yaml", { example: true }],
+    ["legacy-configmap-address-pools.converted.golden.yaml", { "my-ip-space-bgp": true, "my-ip-space-l2": true }],
+    ["transcribed-config-test-all-features-pools.yaml", { pool1: true, pool2: true, pool3: true, pool4: true }],
+    ["transcribed-e2e-webhook-overlapping-pools.yaml", { "webhooks-test1": true, "webhooks-test2": false }],
+  ];
+  for (const [file, want] of table) {
+    it(file, () => {
+      const v = viewOf(CLUSTER);
+      const got: Record<string, boolean> = {};
+      for (const o of objects(readFileSync(join(FIXTURES, "metallb", file), "utf8"))) {
+        if (o.kind !== "IPAddressPool") continue;
+        const obj: KubeObject = { ...o, metadata: { ...o.metadata, namespace: "metallb-system" } };
+        const j = judge(kvNull, v, { object: obj });
+        got[o.metadata!.name as string] = j.allowed;
+        if (j.allowed) v.apply(obj);
+      }
+      expect(got).to.deep.equal(want);
+    });
+  }
+});
+
+describe("rules/kubevip-configmap: kube-vip's ConfigMap fixtures", () => {
+  const table: [string, boolean, RegExp?][] = [
+    ["cloud-provider-configmap_docs-cidr-range-per-namespace.yaml", true],
+    ["cloud-provider-configmap_readme-namespace-pools-ipv6.yaml", true],
+    ["cloud-provider-configmap_readme-interface-per-namespace-DUPLICATE-KEY.yaml", true],
+    ["cloud-provider-configmap_readme-allow-share-UNQUOTED-BOOL.yaml", false, /data\.allow-share-development is boolean, not a string; quote it/],
+    ["cloud-provider-configmap-allow-share-UNQUOTED-BOOLS_cloud-provider-repo-example-0.1.yaml", false, /data\.allow-share-global is boolean, not a string; quote it/],
+    ["cloud-provider-configmap_readme-skip-end-ips-UNQUOTED-BOOL.yaml", false, /data\.skip-end-ips-in-cidr is boolean/],
+  ];
+  for (const [file, allowed, re] of table) {
+    it(`${file}: ${allowed ? "allowed" : "denied"}`, () => {
+      const [cm] = objects(readFileSync(join(FIXTURES, "kubevip", file), "utf8"));
+      const j = judge(kvNull, viewOf(CLUSTER), { object: cm });
+      expect(j.allowed, j.message).to.equal(allowed);
+      if (re) expect(j.message).to.match(re);
+    });
+  }
+
+  it("a fixture's ranges become a conflict once MetalLB owns them", () => {
+    const [cm] = objects(readFileSync(join(FIXTURES, "kubevip/cloud-provider-configmap_docs-cidr-range-per-namespace.yaml"), "utf8"));
+    const v = viewOf(CLUSTER, pool("lan", ["192.168.0.192/26"]));
+    const j = judge(kvNull, v, { object: cm });
+    expect(j.allowed).to.equal(false);
+    expect(j.message).to.match(/^ConfigMap kube-system\/kubevip: cidr-default 192\.168\.0\.200\/29 overlaps 192\.168\.0\.192\/26 of IPAddressPool metallb-system\/lan/);
+  });
+
+  it("the view reads kube-vip's ranges from the ConfigMap for Service and pool decisions", () => {
+    const v = viewOf(kubevipCM({ "cidr-global": "10.0.9.0/29" }));
+    const j = judge(kvNull, v, { object: pool("new", ["10.0.9.4/30"]) });
+    expect(j.message).to.match(/overlaps 10\.0\.9\.0\/29 in ConfigMap kube-system\/kubevip key cidr-global/);
+  });
+});
