@@ -38,6 +38,20 @@ export function program(): Command {
       await serveMain({ policy: o.policy, state: o.state ?? [], kubeconfig: o.kubeconfig, port: o.port, certDir: o.certDir, metricsPort: o.metricsPort, logLevel: o.logLevel, host: o.host });
     });
 
+  p.command("check")
+    .description("evaluate manifests offline as if each object were created in order; exit 0 clean, 1 violations, 2 usage or parse errors")
+    .argument("<path...>", "files or directories (recursive: .yaml, .yml, .json), or - for stdin")
+    .addOption(new Option("--policy <file>", "OwnershipPolicy YAML").env("LBGUARD_POLICY").makeOptionMandatory())
+    .addOption(new Option("--state <path>", "cluster state from YAML/JSON files or directories (repeatable)").env("LBGUARD_STATE").argParser(collect))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("-n, --namespace <ns>", "namespace for objects that have none").default("default"))
+    .option("--strict", "warnings fail too (exit 1)", false)
+    .option("-v, --verbose", "also list objects without findings", false)
+    .action(async (paths: string[], o) => {
+      const { checkMain } = await import("./check.js");
+      process.exitCode = checkMain(paths, { policy: o.policy, state: o.state ?? [], output: o.output, strict: o.strict, namespace: o.namespace, verbose: o.verbose });
+    });
+
   p.command("version")
     .description("print the version and the policy API version it understands")
     .action(() => {

@@ -65,7 +65,7 @@ function flatten(doc: unknown, out: KubeObject[]): void {
 }
 
 /** Parse one manifest text; a syntax error rejects the whole file (nothing half-read). */
-export function parseManifestText(text: string, file: string): { objects: KubeObject[]; error?: string } {
+export function parseManifestText(text: string, file: string, strict = false): { objects: KubeObject[]; error?: string } {
   const out: KubeObject[] = [];
   if (extname(file).toLowerCase() === ".json" || /^\s*[[{]/.test(text) && !text.includes("\n---")) {
     try {
@@ -75,24 +75,25 @@ export function parseManifestText(text: string, file: string): { objects: KubeOb
       if (extname(file).toLowerCase() === ".json") return { objects: [], error: "invalid JSON" };
     }
   }
-  const docs = YAML.parseAllDocuments(text, { uniqueKeys: false, prettyErrors: false });
+  // strict: duplicate keys are errors, as kubectl's YAML decoding makes them
+  const docs = YAML.parseAllDocuments(text, { uniqueKeys: strict, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs];
   for (const d of list) {
     if (d.errors.length) {
       const e = d.errors[0];
       const pos = e.linePos?.[0];
-      return { objects: [], error: `${pos ? `line ${pos.line}: ` : ""}${e.message.split("\n")[0]}` };
+      return { objects: [], error: `${pos ? `line ${pos.line}: ` : ""}${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}` };
     }
     flatten(d.toJS({ maxAliasCount: 100 }), out);
   }
   return { objects: out };
 }
 
-export function readManifests(paths: string[], stdin?: () => string): { objects: ManifestObject[]; errors: ManifestError[] } {
+export function readManifests(paths: string[], stdin?: () => string, opts: { strict?: boolean } = {}): { objects: ManifestObject[]; errors: ManifestError[] } {
   const objects: ManifestObject[] = [];
   const errors: ManifestError[] = [];
   const read = (file: string, text: string) => {
-    const r = parseManifestText(text, file);
+    const r = parseManifestText(text, file, opts.strict);
     if (r.error) errors.push({ file, message: r.error });
     r.objects.forEach((object, index) => objects.push({ file, index, object }));
   };

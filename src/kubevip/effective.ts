@@ -276,7 +276,7 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext): KubeVipConfi
       } else {
         const v = goParseBool(raw);
         if (v === undefined) {
-          invalidBools.push({ key, from: "env", raw });
+          if (!invalidBools.some((b) => b.key === key)) invalidBools.push({ key, from: "env", raw });
           return { value: def, from: "env", key, raw };
         }
         return { value: v, from: "env", key, raw };

@@ -9,6 +9,7 @@ import type { Policy, RuleFamily } from "../policy/policy.js";
 import { foreignWrites } from "./foreign-writes.js";
 import { validateKubeVipConfigMap } from "./kubevip-configmap.js";
 import { validatePool } from "./pool.js";
+import { validateWorkload } from "./workload.js";
 import { defaultClass, validateService } from "./service.js";
 import { AdmissionInput, Finding, Mutation, RuleContext, Verdict } from "./types.js";
 
@@ -48,6 +49,8 @@ export function registerKind(r: KindRules): void {
 registerKind(services);
 registerKind({ group: "metallb.io", kind: "IPAddressPool", families: ["pools"], validate: validatePool });
 registerKind({ group: "", kind: "ConfigMap", families: ["pools"], validate: validateKubeVipConfigMap });
+registerKind({ group: "", kind: "Pod", families: ["kubeVip", "mirrorPods"], validate: validateWorkload });
+for (const kind of ["DaemonSet", "Deployment", "StatefulSet"]) registerKind({ group: "apps", kind, families: ["kubeVip"], validate: validateWorkload });
 
 function context(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[]): RuleContext {
   return {

@@ -1,0 +1,27 @@
+/**
+ * Names of the webhook entries in deploy/ (what kubectl prints as
+ * `admission webhook "<name>" denied the request`). One place, used by
+ * `lbguard check` to print kubectl's words and checked against deploy/ by tests.
+ */
+export const WEBHOOKS = {
+  defaultClass: "default-class.lbguard.dev",
+  services: "services.lbguard.dev",
+  pools: "pools.lbguard.dev",
+  kubeVipConfig: "kube-vip-config.lbguard.dev",
+  kubeVipWorkloads: "kube-vip-workloads.lbguard.dev",
+  kubeVipSystemWorkloads: "kube-vip-system-workloads.lbguard.dev",
+} as const;
+
+/** The validating webhook entry that judges an object of this kind. */
+export function validatingWebhookFor(kind: string): string {
+  switch (kind) {
+    case "Service":
+      return WEBHOOKS.services;
+    case "IPAddressPool":
+      return WEBHOOKS.pools;
+    case "ConfigMap":
+      return WEBHOOKS.kubeVipConfig;
+    default:
+      return WEBHOOKS.kubeVipWorkloads;
+  }
+}
