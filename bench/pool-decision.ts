@@ -75,7 +75,7 @@ const allPoolIvs: Interval[] = view.pools("metallb-system").flatMap((p) => p.ent
 const allSvcIvs: Interval[] = [];
 for (let i = 0; i < kvServices; i++) {
   const s = view.service(`ns-${i % 1000}`, `svc-${i}`);
-  if (s) for (const a of s.addrs) allSvcIvs.push(a.iv);
+  if (s) for (const a of s.addrs) allSvcIvs.push(a);
 }
 const scanIters = Math.max(200, Math.floor(iterations / 50));
 const s0 = performance.now();

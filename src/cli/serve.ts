@@ -58,7 +58,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
     metrics.cacheSynced.labels("snapshot").set(1);
   } else {
     const { startLiveSource } = await import("../cluster/sources/live.js");
-    source = await startLiveSource({ kubeconfig: o.kubeconfig, policy: () => policy.current, log, metrics });
+    source = await startLiveSource({ kubeconfig: o.kubeconfig, policy: () => policy.current, onPolicyChange: (cb) => policy.onChange(cb), log, metrics });
   }
 
   const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view(), prepare: source.prepare }, metrics, log);

@@ -3,7 +3,8 @@
  * 100k Services stay small. `toRecord` turns any Kubernetes object into one
  * (or undefined for kinds and objects the view does not use).
  */
-import { Interval, pointInterval } from "../addr/interval.js";
+import { Interval } from "../addr/interval.js";
+import type { IP } from "../addr/ip.js";
 import { KubeVipKey, isAddressKey, parseKubeVipData } from "../addr/kubevip.js";
 import { MetalLBEntry, parseMetalLBEntry } from "../addr/metallb.js";
 import { LabelSelector, Labels } from "../k8s/selector.js";
@@ -34,11 +35,18 @@ export interface PoolRec {
   serviceAllocation?: ServiceAllocation;
 }
 
-export interface ServiceAddr {
+/**
+ * One address of a Service; it is its own (single-address) interval, so the
+ * index stores it directly. Kept lean: 100k of these live in the view.
+ */
+export interface ServiceAddr extends Interval {
   text: string;
-  iv: Interval;
   /** `status` for an assigned address, else the request field */
   how: string;
+  /** the Service it belongs to */
+  svc: ServiceRec;
+  /** the view's index entry (view-internal) */
+  handle: unknown;
 }
 
 export interface ServiceRec {
@@ -131,18 +139,21 @@ export function poolRecord(o: KubeObject, defaultNs = ""): PoolRec {
 
 export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
   const svc = o as Parameters<typeof requestedIPs>[0];
-  const addrs: ServiceAddr[] = [];
-  for (const a of assignedIPs(svc)) addrs.push({ text: a.text, iv: pointInterval(a.ip), how: "status" });
-  for (const r of requestedIPs(svc))
-    if (r.ip && !r.dhcp && !addrs.some((x) => x.iv.fam === r.ip!.fam && x.iv.lo === r.ip!.v))
-      addrs.push({ text: r.text, iv: pointInterval(r.ip), how: r.source });
-  return {
+  const rec: ServiceRec = {
     kind: "Service",
     namespace: str(o.metadata?.namespace) || defaultNs,
     name: str(o.metadata?.name),
     cls: serviceClass(svc),
-    addrs,
+    addrs: [],
   };
+  const addrs: ServiceAddr[] = [];
+  const add = (text: string, ip: IP, how: string) => {
+    if (!addrs.some((x) => x.fam === ip.fam && x.lo === ip.v)) addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, how, svc: rec, handle: undefined });
+  };
+  for (const a of assignedIPs(svc)) add(a.text, a.ip, "status");
+  for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip, r.source);
+  rec.addrs = addrs.slice(); // exact length: a pushed-to array keeps spare slots
+  return rec;
 }
 
 interface PodSpecLike {

@@ -47,7 +47,6 @@ export interface ClusterView {
 }
 
 type PoolHit = { pool: PoolRec; entry: MetalLBEntry };
-type SvcHit = { svc: ServiceRec; addr: ServiceAddr };
 
 function classKey(cls: string | null): string {
   return cls === null ? "\u0000" : cls;
@@ -61,8 +60,8 @@ export class MemoryView implements ClusterView {
   private readonly namespaces_ = new Map<string, NamespaceRec>();
   private readonly poolsByKey = new Map<string, { rec: PoolRec; handles: IndexEntry<PoolHit>[] }>();
   private readonly poolIndex = new IntervalIndex<PoolHit>();
-  private readonly servicesByKey = new Map<string, { rec: ServiceRec; handles: IndexEntry<SvcHit>[]; idx?: IntervalIndex<SvcHit> }>();
-  private readonly serviceIndex = new Map<string, IntervalIndex<SvcHit>>();
+  private readonly servicesByKey = new Map<string, ServiceRec>();
+  private readonly serviceIndex = new Map<string, IntervalIndex<ServiceAddr>>();
   private readonly configMaps = new Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>();
   private readonly workloadsByKey = new Map<string, WorkloadRec>();
   private readonly unsynced = new Map<string, string>();
@@ -122,13 +121,12 @@ export class MemoryView implements ClusterView {
         return;
       }
       case "Service": {
-        const key = objectKey(rec.kind, rec.namespace, rec.name);
         this.removeKey(rec.kind, rec.namespace, rec.name);
         const ck = classKey(rec.cls);
         let idx = this.serviceIndex.get(ck);
-        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<SvcHit>()));
-        const handles = rec.addrs.map((addr) => idx!.insert(addr.iv, { svc: rec, addr }));
-        this.servicesByKey.set(key, { rec, handles, idx });
+        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<ServiceAddr>()));
+        for (const addr of rec.addrs) addr.handle = idx.insert(addr, addr);
+        this.servicesByKey.set(`${rec.namespace}/${rec.name}`, rec);
         return;
       }
       case "ConfigMap": {
@@ -156,10 +154,12 @@ export class MemoryView implements ClusterView {
         return;
       }
       case "Service": {
-        const s = this.servicesByKey.get(key);
+        const k = `${namespace}/${name}`;
+        const s = this.servicesByKey.get(k);
         if (!s) return;
-        for (const h of s.handles) s.idx!.delete(h);
-        this.servicesByKey.delete(key);
+        const idx = this.serviceIndex.get(classKey(s.cls))!;
+        for (const a of s.addrs) idx.delete(a.handle as IndexEntry<ServiceAddr>);
+        this.servicesByKey.delete(k);
         return;
       }
       case "ConfigMap":
@@ -187,7 +187,7 @@ export class MemoryView implements ClusterView {
         collect(this.poolsByKey as never);
         break;
       case "Service":
-        collect(this.servicesByKey as never);
+        for (const r of this.servicesByKey.values()) keys.push([r.namespace, r.name]);
         break;
       case "ConfigMap":
         this.configMaps.clear();
@@ -231,11 +231,11 @@ export class MemoryView implements ClusterView {
   }
 
   service(namespace: string, name: string): ServiceRec | undefined {
-    return this.servicesByKey.get(objectKey("Service", namespace, name))?.rec;
+    return this.servicesByKey.get(`${namespace}/${name}`);
   }
 
   forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
-    this.serviceIndex.get(classKey(cls))?.forEachOverlap(iv, (e) => fn(e.value.svc, e.value.addr));
+    this.serviceIndex.get(classKey(cls))?.forEachOverlap(iv, (e) => fn(e.value.svc, e.value));
   }
 
   configMap(namespace: string, name: string): ConfigMapRec | undefined {

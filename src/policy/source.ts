@@ -13,6 +13,12 @@ import { Policy, PolicyError } from "./policy.js";
 export class PolicySource {
   private watch?: Watch;
   private text: string;
+  private readonly listeners: (() => void)[] = [];
+
+  /** Called after each successful reload. */
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
 
   private constructor(
     readonly file: string,
@@ -54,6 +60,13 @@ export class PolicySource {
       this.text = text;
       metrics?.policyReloads.labels("success").inc();
       log.info({ policy: this.file, summary: next.summary() }, "policy reloaded");
+      for (const cb of this.listeners) {
+        try {
+          cb();
+        } catch (e) {
+          log.error({ err: e }, "policy change listener failed");
+        }
+      }
       return true;
     } catch (e) {
       this.text = text; // do not retry the same broken text on every poll

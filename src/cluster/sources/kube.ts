@@ -1,0 +1,123 @@
+/**
+ * Talking to the API server with the kubeconfig's own transport
+ * (@kubernetes/client-node's KubeConfig: CA, client certificates, token
+ * files, proxies): paginated raw-JSON lists (no typed deserialisation of
+ * 100k objects) and a Watch whose events are slimmed before the informer's
+ * cache keeps them.
+ */
+import { KubeConfig, Watch } from "@kubernetes/client-node";
+import http from "node:http";
+import https from "node:https";
+import type { KubeObject } from "../records.js";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/** GET a path and parse JSON; rejects with ApiError on non-200, or on timeout. */
+export async function getJSON(kc: KubeConfig, path: string, timeoutMs: number): Promise<any> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  const url = new URL(cluster.server.replace(/\/$/, "") + path);
+  const opts: https.RequestOptions = { method: "GET", headers: { Accept: "application/json" } };
+  await kc.applyToHTTPSOptions(opts);
+  const mod = url.protocol === "http:" ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        if (res.statusCode !== 200) {
+          let msg = `${res.statusCode} ${res.statusMessage ?? ""}`.trim();
+          try {
+            msg = JSON.parse(body).message ?? msg;
+          } catch {
+            /* not a Status */
+          }
+          reject(new ApiError(`GET ${url.pathname}: ${msg}`, res.statusCode ?? 0));
+          return;
+        }
+        try {
+          resolve(JSON.parse(body));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url.pathname}: timed out after ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export interface ListOptions {
+  fieldSelector?: string;
+  pageSize?: number;
+  timeoutMs?: number;
+  /** stop paging once this returns true (a deadline passed) */
+  abandon?: () => boolean;
+}
+
+/**
+ * A consistent list (no resourceVersion=0, so the API server reads etcd),
+ * page by page; each page's items are slimmed at once so a 100k-object list
+ * never sits in memory whole.
+ */
+export async function listAll<T = KubeObject>(
+  kc: KubeConfig,
+  path: string,
+  slim: (o: KubeObject) => T,
+  o: ListOptions = {},
+): Promise<{ metadata: { resourceVersion: string }; items: T[] }> {
+  const items: T[] = [];
+  let cont = "";
+  let rv = "";
+  do {
+    if (o.abandon?.()) throw new Error(`list ${path} abandoned at its deadline`);
+    const q = new URLSearchParams({ limit: String(o.pageSize ?? 500) });
+    if (cont) q.set("continue", cont);
+    if (o.fieldSelector) q.set("fieldSelector", o.fieldSelector);
+    const page = await getJSON(kc, `${path}?${q}`, o.timeoutMs ?? 30_000);
+    for (const it of page.items ?? []) items.push(slim(it));
+    rv = page.metadata?.resourceVersion ?? rv;
+    cont = page.metadata?.continue ?? "";
+  } while (cont);
+  return { metadata: { resourceVersion: rv }, items };
+}
+
+/**
+ * A Watch for ListWatch that asks for bookmarks and slims every object
+ * before the informer sees (and caches) it; `onWatch` tells the owner a watch
+ * is about to start, which ListWatch only does after a successful list.
+ */
+export class SlimWatch<T = KubeObject> {
+  private readonly inner: Watch;
+  constructor(
+    kc: KubeConfig,
+    private readonly slim: (o: KubeObject) => T,
+    private readonly onWatch: () => void,
+  ) {
+    this.inner = new Watch(kc);
+  }
+
+  watch(path: string, queryParams: Record<string, unknown>, callback: (phase: string, obj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+    this.onWatch();
+    return this.inner.watch(path, { ...queryParams, allowWatchBookmarks: true }, (phase, obj, w) => {
+      callback(phase, phase === "ERROR" || phase === "BOOKMARK" || !obj ? obj : this.slim(obj), w);
+    }, done);
+  }
+}

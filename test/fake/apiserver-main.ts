@@ -1,0 +1,26 @@
+/**
+ * The fake API server as its own process (benchmarks measure lbguard's memory
+ * without the server's):
+ *   node dist/test/fake/apiserver-main.js --generate full|quick [--port N]
+ * prints `fake-apiserver listening on <port> with <n> objects`.
+ */
+import { FULL, QUICK, generate } from "../../bench/generate.js";
+import { FakeApiServer } from "./apiserver.js";
+
+const arg = (n: string) => {
+  const i = process.argv.indexOf(`--${n}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+const server = new FakeApiServer(false);
+const size = arg("generate");
+let n = 0;
+if (size) {
+  const objs = [...generate(size === "full" ? FULL : QUICK)];
+  n = objs.length;
+  server.load(objs);
+}
+server.start(Number(arg("port") ?? 0)).then((port) => {
+  process.stdout.write(`fake-apiserver listening on ${port} with ${n} objects\n`);
+});
+process.on("SIGTERM", () => server.stop().then(() => process.exit(0)));
