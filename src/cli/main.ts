@@ -33,9 +33,10 @@ export function program(): Command {
     .addOption(new Option("--metrics-port <n>", "plain-HTTP port for /metrics (0 picks a free one)").env("LBGUARD_METRICS_PORT").default(9090).argParser(int("--metrics-port")))
     .addOption(new Option("--log-level <level>", "log level").env("LBGUARD_LOG_LEVEL").default("info").choices(LOG_LEVELS))
     .addOption(new Option("--host <addr>", "listen address (default: all)").env("LBGUARD_HOST"))
+    .addOption(new Option("--shutdown-delay <seconds>", "on SIGTERM, keep answering (not ready) this long before draining, so endpoints update first").env("LBGUARD_SHUTDOWN_DELAY").default(0).argParser((v) => Number(v)))
     .action(async (o) => {
       const { serveMain } = await import("./serve.js");
-      await serveMain({ policy: o.policy, state: o.state ?? [], kubeconfig: o.kubeconfig, port: o.port, certDir: o.certDir, metricsPort: o.metricsPort, logLevel: o.logLevel, host: o.host });
+      await serveMain({ policy: o.policy, state: o.state ?? [], kubeconfig: o.kubeconfig, port: o.port, certDir: o.certDir, metricsPort: o.metricsPort, logLevel: o.logLevel, host: o.host, shutdownDelay: o.shutdownDelay });
     });
 
   p.command("check")
@@ -50,6 +51,26 @@ export function program(): Command {
     .action(async (paths: string[], o) => {
       const { checkMain } = await import("./check.js");
       process.exitCode = checkMain(paths, { policy: o.policy, state: o.state ?? [], output: o.output, strict: o.strict, namespace: o.namespace, verbose: o.verbose });
+    });
+
+  p.command("certs")
+    .description("create or reuse a CA and a serving certificate for NAME.NS.svc, store them in a Secret (or --out DIR), and patch caBundle into webhook configurations")
+    .addOption(new Option("--namespace <ns>", "namespace of the webhook Service (and of the Secret)").env("LBGUARD_NAMESPACE").makeOptionMandatory())
+    .addOption(new Option("--service <name>", "name of the webhook Service").env("LBGUARD_SERVICE").makeOptionMandatory())
+    .addOption(new Option("--secret <name>", "Secret to keep the CA and serving certificate in (default: <service>-tls)").env("LBGUARD_SECRET"))
+    .addOption(new Option("--webhook-config <name>", "Mutating/ValidatingWebhookConfiguration whose caBundle to keep current (repeatable)").env("LBGUARD_WEBHOOK_CONFIG").argParser(collect))
+    .addOption(new Option("--out <dir>", "write ca.crt, ca.key, tls.crt, tls.key here instead of a Secret").env("LBGUARD_OUT"))
+    .addOption(new Option("--kubeconfig <file>", "kubeconfig (default: in-cluster config)").env("LBGUARD_KUBECONFIG"))
+    .addOption(new Option("--ca-days <n>", "lifetime of a new CA").default(3650).argParser((v) => Number(v)))
+    .addOption(new Option("--cert-days <n>", "lifetime of a new serving certificate").default(365).argParser((v) => Number(v)))
+    .action(async (o) => {
+      const { certsMain } = await import("./certs.js");
+      try {
+        process.exitCode = await certsMain({ namespace: o.namespace, service: o.service, secret: o.secret, webhookConfig: o.webhookConfig ?? [], out: o.out, kubeconfig: o.kubeconfig, caDays: o.caDays, certDays: o.certDays });
+      } catch (e) {
+        process.stderr.write(`lbguard certs: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
     });
 
   p.command("version")

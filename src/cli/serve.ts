@@ -22,6 +22,8 @@ export interface ServeOptions {
   metricsPort: number;
   logLevel: string;
   host?: string;
+  /** seconds to keep answering (not ready) after SIGTERM before draining */
+  shutdownDelay?: number;
 }
 
 export interface ViewSource {
@@ -61,6 +63,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
     source = await startLiveSource({ kubeconfig: o.kubeconfig, policy: () => policy.current, onPolicyChange: (cb) => policy.onChange(cb), log, metrics });
   }
 
+  let shuttingDown = false;
   const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view(), prepare: source.prepare }, metrics, log);
   const server = await startServer({
     port: o.port,
@@ -70,6 +73,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
     log,
     readiness: () => {
       const reasons: string[] = [];
+      if (shuttingDown) reasons.push("shutting down");
       const v = source.view();
       if (!v.synced) reasons.push(`cluster state not synced: ${v.pending().join(", ")}`);
       return { ready: reasons.length === 0, reasons };
@@ -92,6 +96,12 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      shuttingDown = true;
+      if (o.shutdownDelay) {
+        // readiness now fails; keep answering while the endpoints catch up
+        log.info({ seconds: o.shutdownDelay }, "shutting down: not ready, still answering");
+        await new Promise((r) => setTimeout(r, o.shutdownDelay! * 1000));
+      }
       log.info({ inFlight: server.inFlight }, "shutting down: draining in-flight reviews");
       await server.drain();
       certWatch.close();

@@ -11,6 +11,7 @@
  * - faults on demand: dropped connections, a restart, a missing CRD, slow lists.
  * What a real API server adds is listed in the README ("Testing").
  */
+import jsonpatch from "fast-json-patch";
 import { randomUUID } from "node:crypto";
 import http, { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -35,6 +36,9 @@ export const RESOURCES: Resource[] = [
   { group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true },
   { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
   { group: "metallb.io", version: "v1beta1", resource: "ipaddresspools", kind: "IPAddressPool", namespaced: true, crd: "ipaddresspools.metallb.io" },
+  { group: "", version: "v1", resource: "secrets", kind: "Secret", namespaced: true },
+  { group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false },
+  { group: "admissionregistration.k8s.io", version: "v1", resource: "validatingwebhookconfigurations", kind: "ValidatingWebhookConfiguration", namespaced: false },
 ];
 
 interface Event {
@@ -223,27 +227,78 @@ export class FakeApiServer {
     res.end(text);
   }
 
-  private route(path: string): { res: Resource; ns?: string } | undefined {
-    let m = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([a-z]+)$/.exec(path);
+  private route(path: string): { res: Resource; ns?: string; name?: string } | undefined {
+    let m = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const res = RESOURCES.find((r) => r.group === "" && r.resource === m![2]);
-      return res && (!m[1] || res.namespaced) ? { res, ns: m[1] } : undefined;
+      return res && (!m[1] || res.namespaced) ? { res, ns: m[1], name: m[3] } : undefined;
     }
-    m = /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([a-z]+)$/.exec(path);
+    m = /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const res = RESOURCES.find((r) => r.group === m![1] && r.version === m![2] && r.resource === m![4]);
-      return res && (!m[3] || res.namespaced) ? { res, ns: m[3] } : undefined;
+      return res && (!m[3] || res.namespaced) ? { res, ns: m[3], name: m[5] } : undefined;
     }
     return undefined;
+  }
+
+  /** GET, PUT and PATCH of one object; POST to a collection. */
+  private write(req: IncomingMessage, res: ServerResponse, r: { res: Resource; ns?: string; name?: string }, body: string): void {
+    const m = this.store.get(r.res.resource)!;
+    const key = `${r.ns ?? ""}/${r.name ?? ""}`;
+    const cur = m.get(key);
+    const notFound = () => this.json(res, 404, status(404, "NotFound", `${r.res.resource} "${r.name}" not found`));
+    let obj: Obj;
+    try {
+      obj = body ? JSON.parse(body) : {};
+    } catch {
+      return this.json(res, 400, status(400, "BadRequest", "invalid JSON"));
+    }
+    switch (req.method) {
+      case "GET":
+        return cur ? this.json(res, 200, cur) : notFound();
+      case "POST": {
+        const k = `${r.ns ?? ""}/${obj.metadata?.name}`;
+        if (m.has(k)) return this.json(res, 409, status(409, "AlreadyExists", `${r.res.resource} "${obj.metadata?.name}" already exists`));
+        return this.json(res, 201, this.apply({ ...obj, kind: r.res.kind, metadata: { ...obj.metadata, namespace: r.ns } }));
+      }
+      case "PUT":
+        if (!cur) return notFound();
+        if (obj.metadata?.resourceVersion !== cur.metadata.resourceVersion)
+          return this.json(res, 409, status(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again"));
+        return this.json(res, 200, this.apply({ ...obj, kind: r.res.kind }));
+      case "PATCH": {
+        if (!cur) return notFound();
+        if (!String(req.headers["content-type"]).startsWith("application/json-patch+json"))
+          return this.json(res, 415, status(415, "UnsupportedMediaType", "only JSON patches are served"));
+        try {
+          const next = jsonpatch.applyPatch(structuredClone(cur), obj as jsonpatch.Operation[], true, false).newDocument;
+          return this.json(res, 200, this.apply(next));
+        } catch (e) {
+          return this.json(res, 422, status(422, "Invalid", `the patch did not apply: ${(e as Error).message}`));
+        }
+      }
+      default:
+        return this.json(res, 405, status(405, "MethodNotAllowed", `${req.method} is not served`));
+    }
+  }
+
+  /** An object as stored now (tests). */
+  get(kind: string, namespace: string | undefined, name: string): Obj | undefined {
+    return this.store.get(this.resourceOf(kind).resource)!.get(`${namespace ?? ""}/${name}`);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
     const query = Object.fromEntries(url.searchParams);
     if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query });
-    if (req.method !== "GET") return this.json(res, 405, status(405, "MethodNotAllowed", "only GET is served"));
     const r = this.route(url.pathname);
     if (!r || (r.res.crd && !this.crds.has(r.res.crd))) return this.json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    if (r.name || req.method !== "GET") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.write(req, res, r, Buffer.concat(chunks).toString("utf8")));
+      return;
+    }
     let name: string | undefined;
     let ns = r.ns;
     for (const term of (query.fieldSelector ?? "").split(",").filter(Boolean)) {

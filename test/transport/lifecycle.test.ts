@@ -108,6 +108,36 @@ describe("transport: SIGTERM drains in-flight reviews", function () {
   });
 });
 
+describe("transport: --shutdown-delay keeps answering while endpoints catch up", function () {
+  this.timeout(30_000);
+  it("after SIGTERM: /readyz 503 at once, reviews still answered, then drain and exit 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lbguard-delay-"));
+    writeFileSync(join(dir, "policy.yaml"), KUBEVIP_NULL);
+    writeFileSync(join(dir, "state.yaml"), CLUSTER);
+    const certDir = testCertDir();
+    const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
+    const { child, port } = await spawnServe(["--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1", "--shutdown-delay", "1.5"]);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const get = (path: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) =>
+        https.get({ host: "127.0.0.1", port, path, ca, servername: SERVICE_DNS, agent: false }, (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode!, text }));
+        }).on("error", reject),
+      );
+    expect((await get("/readyz")).status).to.equal(200);
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await get("/readyz");
+    expect(ready.status).to.equal(503);
+    expect(ready.text).to.match(/shutting down/);
+    const r = await post(port, ca, false, reviewBody({ object: svc({ ns: "kube-system", name: "x" }) }));
+    expect(r.status).to.equal(200);
+    expect(await exited).to.equal(0);
+  });
+});
+
 describe("npm start: the examples serve", function () {
   this.timeout(30_000);
   it("serves examples/policy.yaml and examples/cluster and becomes ready", async () => {

@@ -1,68 +1,13 @@
 /**
- * Talking to the API server with the kubeconfig's own transport
- * (@kubernetes/client-node's KubeConfig: CA, client certificates, token
- * files, proxies): paginated raw-JSON lists (no typed deserialisation of
- * 100k objects) and a Watch whose events are slimmed before the informer's
- * cache keeps them.
+ * Lists and watches for the informers: paginated raw-JSON lists (no typed
+ * deserialisation of 100k objects) and a Watch whose events are slimmed
+ * before the informer's cache keeps them.
  */
 import { KubeConfig, Watch } from "@kubernetes/client-node";
-import http from "node:http";
-import https from "node:https";
+import { getJSON } from "../../k8s/api.js";
 import type { KubeObject } from "../records.js";
 
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly statusCode: number,
-  ) {
-    super(message);
-  }
-}
-
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromCluster();
-  return kc;
-}
-
-/** GET a path and parse JSON; rejects with ApiError on non-200, or on timeout. */
-export async function getJSON(kc: KubeConfig, path: string, timeoutMs: number): Promise<any> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
-  const url = new URL(cluster.server.replace(/\/$/, "") + path);
-  const opts: https.RequestOptions = { method: "GET", headers: { Accept: "application/json" } };
-  await kc.applyToHTTPSOptions(opts);
-  const mod = url.protocol === "http:" ? http : https;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () => {
-        const body = Buffer.concat(chunks).toString("utf8");
-        if (res.statusCode !== 200) {
-          let msg = `${res.statusCode} ${res.statusMessage ?? ""}`.trim();
-          try {
-            msg = JSON.parse(body).message ?? msg;
-          } catch {
-            /* not a Status */
-          }
-          reject(new ApiError(`GET ${url.pathname}: ${msg}`, res.statusCode ?? 0));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET ${url.pathname}: timed out after ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
+export { ApiError, loadKubeConfig } from "../../k8s/api.js";
 
 export interface ListOptions {
   fieldSelector?: string;
