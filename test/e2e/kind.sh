@@ -41,14 +41,9 @@ kubectl -n metallb-system patch deployment controller --type=json \
   -p='[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--lb-class=metallb"}]'
 kubectl -n metallb-system rollout status deployment/controller --timeout=180s
 
-# lbguard from deploy/ with the image just built
-tmp=$(mktemp -d)
-cp -r deploy "$tmp/"
-( cd "$tmp/deploy" && kubectl kustomize . >/dev/null )
-kubectl apply -k deploy/
-kubectl -n lbguard-system set image deployment/lbguard lbguard="$IMAGE"
-kubectl -n lbguard-system patch deployment lbguard -p '{"spec":{"template":{"spec":{"containers":[{"name":"lbguard","imagePullPolicy":"Never"}]}}}}'
-kubectl -n lbguard-system wait --for=condition=complete job/lbguard-certs --timeout=120s
+# lbguard from deploy/ with the image just built (test/e2e/overlay swaps the image)
+kubectl apply -k test/e2e/overlay
+kubectl -n lbguard-system wait --for=condition=complete job/lbguard-certs --timeout=180s
 kubectl -n lbguard-system rollout status deployment/lbguard --timeout=180s
 
 # 1. defaulting: a class-less Service in default gets MetalLB's class
