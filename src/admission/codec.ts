@@ -5,7 +5,7 @@
  */
 import jsonpatch from "fast-json-patch";
 import type { KubeObject } from "../cluster/records.js";
-import type { AdmissionInput, Operation } from "../rules/types.js";
+import type { AdmissionInput, Change, Operation } from "../rules/types.js";
 
 export const REVIEW_API_VERSION = "admission.k8s.io/v1";
 
@@ -35,6 +35,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 export function isJsonContentType(ct: string | undefined): boolean {
+  if (ct === "application/json") return true;
   if (!ct) return false;
   const base = ct.split(";")[0].trim().toLowerCase();
   return base === "application/json";
@@ -66,32 +67,38 @@ export function decodeReview(body: string, contentType: string | undefined): Dec
   const r = doc.request;
   if (!isObj(r)) return { ok: false, status: 400, message: "AdmissionReview has no request" };
   if (typeof r.uid !== "string" || r.uid === "") return { ok: false, status: 400, message: "AdmissionReview request has no uid" };
+  // Validate the parsed request in place (it is ours), normalising only what is
+  // missing or mistyped: copying every field costs measurable throughput.
   const problems: string[] = [];
-  const kind = isObj(r.kind) ? r.kind : undefined;
-  if (!kind || typeof kind.kind !== "string") problems.push("request.kind");
-  const op = r.operation as Operation;
-  if (!OPERATIONS.has(op)) problems.push("request.operation");
-  for (const f of ["object", "oldObject"] as const) if (r[f] !== undefined && r[f] !== null && !isObj(r[f])) problems.push(`request.${f}`);
-  const userInfo = isObj(r.userInfo) ? r.userInfo : undefined;
-  const request: AdmissionInput = {
-    uid: r.uid,
-    kind: {
-      group: typeof kind?.group === "string" ? kind.group : "",
-      version: typeof kind?.version === "string" ? kind.version : "",
-      kind: typeof kind?.kind === "string" ? kind.kind : "",
-    },
-    resource: isObj(r.resource) ? (r.resource as AdmissionInput["resource"]) : undefined,
-    subResource: typeof r.subResource === "string" ? r.subResource : undefined,
-    name: typeof r.name === "string" ? r.name : undefined,
-    namespace: typeof r.namespace === "string" ? r.namespace : undefined,
-    operation: op,
-    userInfo: userInfo
-      ? { username: typeof userInfo.username === "string" ? userInfo.username : undefined, groups: Array.isArray(userInfo.groups) ? (userInfo.groups as string[]) : undefined }
-      : undefined,
-    object: isObj(r.object) ? (r.object as KubeObject) : null,
-    oldObject: isObj(r.oldObject) ? (r.oldObject as KubeObject) : null,
-    dryRun: r.dryRun === true,
-  };
+  const kind = r.kind;
+  if (!isObj(kind) || typeof kind.kind !== "string") {
+    problems.push("request.kind");
+    r.kind = { group: "", version: "", kind: isObj(kind) && typeof kind.kind === "string" ? kind.kind : "" };
+  } else {
+    if (typeof kind.group !== "string") kind.group = "";
+    if (typeof kind.version !== "string") kind.version = "";
+  }
+  if (!OPERATIONS.has(r.operation as Operation)) problems.push("request.operation");
+  for (const f of ["object", "oldObject"] as const) {
+    const v = r[f];
+    if (v === undefined) r[f] = null;
+    else if (v !== null && !isObj(v)) {
+      problems.push(`request.${f}`);
+      r[f] = null;
+    }
+  }
+  for (const f of ["subResource", "name", "namespace"] as const) if (r[f] !== undefined && typeof r[f] !== "string") r[f] = undefined;
+  if (r.resource !== undefined && !isObj(r.resource)) r.resource = undefined;
+  const ui = r.userInfo;
+  if (ui !== undefined) {
+    if (!isObj(ui)) r.userInfo = undefined;
+    else {
+      if (ui.username !== undefined && typeof ui.username !== "string") ui.username = undefined;
+      if (ui.groups !== undefined && !Array.isArray(ui.groups)) ui.groups = undefined;
+    }
+  }
+  r.dryRun = r.dryRun === true;
+  const request = r as unknown as AdmissionInput;
   return problems.length ? { ok: true, request, problem: `malformed ${problems.join(", ")}` } : { ok: true, request };
 }
 
@@ -136,6 +143,13 @@ export function composeWarnings(messages: string[]): string[] | undefined {
   return kept;
 }
 
+/** The review as JSON text; the common plain "allowed" answer is written directly. */
+export function encodeReview(response: AdmissionResponse): string {
+  if (response.allowed && response.status === undefined && response.patch === undefined && response.warnings === undefined)
+    return `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(response.uid)},"allowed":true}}`;
+  return JSON.stringify(review(response));
+}
+
 export function review(response: AdmissionResponse): AdmissionReviewOut {
   return { apiVersion: REVIEW_API_VERSION, kind: "AdmissionReview", response };
 }
@@ -150,14 +164,23 @@ export function denied(uid: string, message: string, warnings?: string[]): Admis
   return r;
 }
 
+/** Encoded patches, by their JSON: defaulting produces the same few again and again. */
+const encodedPatches = new Map<string, string>();
+
+function encodePatch(ops: jsonpatch.Operation[]): string {
+  const json = JSON.stringify(ops);
+  let b64 = encodedPatches.get(json);
+  if (b64 === undefined) {
+    b64 = Buffer.from(json).toString("base64");
+    if (encodedPatches.size >= 256) encodedPatches.clear();
+    encodedPatches.set(json, b64);
+  }
+  return b64;
+}
+
 export function patched(uid: string, ops: jsonpatch.Operation[], warnings?: string[]): AdmissionResponse {
   if (!ops.length) return allowed(uid, warnings);
-  const r: AdmissionResponse = {
-    uid,
-    allowed: true,
-    patchType: "JSONPatch",
-    patch: Buffer.from(JSON.stringify(ops)).toString("base64"),
-  };
+  const r: AdmissionResponse = { uid, allowed: true, patchType: "JSONPatch", patch: encodePatch(ops) };
   if (warnings?.length) r.warnings = warnings;
   return r;
 }
@@ -172,23 +195,35 @@ export function errored(uid: string, message: string, allow: boolean, code = 500
   return r;
 }
 
-/** RFC 6902 patch from the original object to the mutated one, over the fields the mutation touched. */
-export function buildPatch(original: KubeObject, mutated: KubeObject, touched: string[]): jsonpatch.Operation[] {
+/**
+ * RFC 6902 patch for a mutation, built with fast-json-patch: for each change,
+ * the field's old and new value are compared under their parent's path (a
+ * diff of just what changed, not of the whole object).
+ */
+export function buildPatch(original: KubeObject, changes: Change[]): jsonpatch.Operation[] {
   const ops: jsonpatch.Operation[] = [];
-  for (const field of touched) {
-    const before = original[field];
-    const after = mutated[field];
-    const prefix = `/${jsonpatch.escapePathComponent(field)}`;
-    if (before === undefined) {
-      if (after !== undefined) ops.push({ op: "add", path: prefix, value: after });
+  const ptr = (path: string[]) => path.map((k) => `/${jsonpatch.escapePathComponent(k)}`).join("");
+  for (const c of changes) {
+    // the deepest ancestor that exists as an object
+    let node: unknown = original;
+    let depth = 0;
+    while (depth < c.path.length - 1) {
+      const next = (node as Record<string, unknown>)[c.path[depth]];
+      if (!next || typeof next !== "object" || Array.isArray(next)) break;
+      node = next;
+      depth++;
+    }
+    const key = c.path[depth];
+    if (depth < c.path.length - 1) {
+      // missing parents: add them, holding the new value
+      let value: unknown = c.value;
+      for (let i = c.path.length - 1; i > depth; i--) value = { [c.path[i]]: value };
+      ops.push({ op: (node as Record<string, unknown>)[key] === undefined ? "add" : "replace", path: ptr(c.path.slice(0, depth + 1)), value });
       continue;
     }
-    if (typeof before !== "object" || before === null || typeof after !== "object" || after === null) {
-      if (after === undefined) ops.push({ op: "remove", path: prefix });
-      else if (before !== after) ops.push({ op: "replace", path: prefix, value: after });
-      continue;
-    }
-    for (const op of jsonpatch.compare(before as object, after as object)) ops.push({ ...op, path: prefix + op.path });
+    const before = (node as Record<string, unknown>)[key];
+    const prefix = ptr(c.path.slice(0, depth));
+    for (const op of jsonpatch.compare(before === undefined ? {} : { [key]: before }, { [key]: c.value })) ops.push({ ...op, path: prefix + op.path });
   }
   return ops;
 }

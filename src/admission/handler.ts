@@ -18,9 +18,9 @@ import {
   composeWarnings,
   decodeReview,
   denied,
+  encodeReview,
   errored,
   patched,
-  review,
 } from "./codec.js";
 
 export interface DecisionSources {
@@ -47,7 +47,7 @@ export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, vi
     if (verdict.denials.length)
       return { response: denied(req.uid, composeMessage(verdict.denials.map((f) => f.message)), warnings), verdict, decision: "denied" };
     if (webhook === "mutate" && verdict.mutation && req.object) {
-      const ops = buildPatch(req.object, verdict.mutation.object, verdict.mutation.touched);
+      const ops = buildPatch(req.object, verdict.mutation.changes);
       if (ops.length) return { response: patched(req.uid, ops, warnings), verdict, decision: "patched" };
     }
     return { response: allowed(req.uid, warnings), verdict, decision: warnings ? "warned" : "allowed" };
@@ -84,7 +84,7 @@ export function createReviewHandler(src: DecisionSources, metrics: Metrics | und
     metrics?.observe(webhook, req.kind?.kind ?? "", req.operation, d.decision, (performance.now() - t0) / 1000);
     if (d.decision !== "allowed" && d.decision !== "patched") logDecision(log, webhook, req, d);
     else if (log.isLevelEnabled("debug")) logDecision(log, webhook, req, d);
-    return { status: 200, body: JSON.stringify(review(d.response)) };
+    return { status: 200, body: encodeReview(d.response) };
   };
   return (webhook, body, contentType, deadline) => {
     const t0 = performance.now();

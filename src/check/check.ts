@@ -11,7 +11,7 @@ import type { MemoryView } from "../cluster/view.js";
 import type { ManifestObject } from "../k8s/manifests.js";
 import type { Policy } from "../policy/policy.js";
 import { mutate, validate } from "../rules/engine.js";
-import type { AdmissionInput } from "../rules/types.js";
+import { applyMutation, AdmissionInput } from "../rules/types.js";
 
 export interface CheckFinding {
   file: string;
@@ -120,8 +120,8 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
       reports.push(report);
       continue;
     }
-    if (mv.mutation && buildPatch(object, mv.mutation.object, mv.mutation.touched).length) {
-      object = mv.mutation.object;
+    if (mv.mutation && buildPatch(object, mv.mutation.changes).length) {
+      object = applyMutation(object, mv.mutation);
       report.mutations.push(mv.mutation.description);
       findings.push({ ...at, decision: "mutate", rule: "service.default-class", message: `would ${mv.mutation.description}` });
     }

@@ -8,6 +8,7 @@ import { IntervalIndex, IndexEntry } from "../addr/index.js";
 import { KubeVipEntry } from "../addr/kubevip.js";
 import { MetalLBEntry } from "../addr/metallb.js";
 import { Labels, NAMESPACE_NAME_LABEL } from "../k8s/selector.js";
+import type { VIPSetting } from "../kubevip/effective.js";
 import {
   ConfigMapRec,
   KubeObject,
@@ -43,6 +44,8 @@ export interface ClusterView {
   forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void;
   workloads(): Iterable<WorkloadRec>;
   workload(kind: string, namespace: string, name: string): WorkloadRec | undefined;
+  /** control-plane VIPs of kube-vip workloads overlapping iv */
+  forEachControlPlaneVIP(iv: Interval, fn: (w: WorkloadRec, vip: VIPSetting) => boolean | void): void;
   counts(): Record<string, number>;
 }
 
@@ -62,8 +65,10 @@ export class MemoryView implements ClusterView {
   private readonly poolIndex = new IntervalIndex<PoolHit>();
   private readonly servicesByKey = new Map<string, ServiceRec>();
   private readonly serviceIndex = new Map<string, IntervalIndex<ServiceAddr>>();
-  private readonly configMaps = new Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>();
+  private readonly configMaps = new Map<string, Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>>();
   private readonly workloadsByKey = new Map<string, WorkloadRec>();
+  private readonly vipIndex = new IntervalIndex<{ w: WorkloadRec; vip: VIPSetting }>();
+  private readonly vipHandles = new Map<string, IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[]>();
   private readonly unsynced = new Map<string, string>();
 
   /** `pending` lists resources that must sync before the view is complete. */
@@ -132,11 +137,19 @@ export class MemoryView implements ClusterView {
       case "ConfigMap": {
         const index = new IntervalIndex<KubeVipEntry>();
         for (const k of rec.keys) for (const e of k.entries) if (e.iv) index.insert(e.iv, e);
-        this.configMaps.set(objectKey(rec.kind, rec.namespace, rec.name), { rec, index });
+        let ns = this.configMaps.get(rec.namespace);
+        if (!ns) this.configMaps.set(rec.namespace, (ns = new Map()));
+        ns.set(rec.name, { rec, index });
         return;
       }
-      default:
-        this.workloadsByKey.set(objectKey(rec.kind, rec.namespace, rec.name), rec);
+      default: {
+        const key = objectKey(rec.kind, rec.namespace, rec.name);
+        this.removeKey(rec.kind, rec.namespace, rec.name);
+        this.workloadsByKey.set(key, rec);
+        const handles: IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[] = [];
+        for (const c of rec.kubeVip) for (const vip of c.controlPlaneVIPs) if (vip.ip) handles.push(this.vipIndex.insert({ fam: vip.ip.fam, lo: vip.ip.v, hi: vip.ip.v }, { w: rec, vip }));
+        if (handles.length) this.vipHandles.set(key, handles);
+      }
     }
   }
 
@@ -163,10 +176,13 @@ export class MemoryView implements ClusterView {
         return;
       }
       case "ConfigMap":
-        this.configMaps.delete(key);
+        this.configMaps.get(namespace)?.delete(name);
         return;
-      default:
+      default: {
         this.workloadsByKey.delete(key);
+        for (const h of this.vipHandles.get(key) ?? []) this.vipIndex.delete(h);
+        this.vipHandles.delete(key);
+      }
     }
   }
 
@@ -193,7 +209,7 @@ export class MemoryView implements ClusterView {
         this.configMaps.clear();
         return;
       default:
-        for (const [k, w] of this.workloadsByKey) if (w.kind === kind) this.workloadsByKey.delete(k);
+        for (const w of [...this.workloadsByKey.values()]) if (w.kind === kind) this.removeKey(w.kind, w.namespace, w.name);
         return;
     }
     for (const [ns, n] of keys) this.removeKey(kind, ns, n);
@@ -239,11 +255,11 @@ export class MemoryView implements ClusterView {
   }
 
   configMap(namespace: string, name: string): ConfigMapRec | undefined {
-    return this.configMaps.get(objectKey("ConfigMap", namespace, name))?.rec;
+    return this.configMaps.get(namespace)?.get(name)?.rec;
   }
 
   forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void {
-    this.configMaps.get(objectKey("ConfigMap", namespace, name))?.index.forEachOverlap(iv, (e) => fn(e.value));
+    this.configMaps.get(namespace)?.get(name)?.index.forEachOverlap(iv, (e) => fn(e.value));
   }
 
   workloads(): Iterable<WorkloadRec> {
@@ -254,12 +270,16 @@ export class MemoryView implements ClusterView {
     return this.workloadsByKey.get(objectKey(kind, namespace, name));
   }
 
+  forEachControlPlaneVIP(iv: Interval, fn: (w: WorkloadRec, vip: VIPSetting) => boolean | void): void {
+    this.vipIndex.forEachOverlap(iv, (e) => fn(e.value.w, e.value.vip));
+  }
+
   counts(): Record<string, number> {
     return {
       namespaces: this.namespaces_.size,
       pools: this.poolsByKey.size,
       services: this.servicesByKey.size,
-      configMaps: this.configMaps.size,
+      configMaps: [...this.configMaps.values()].reduce((n, m) => n + m.size, 0),
       workloads: this.workloadsByKey.size,
     };
   }

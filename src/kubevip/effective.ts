@@ -8,6 +8,7 @@
  * Pure: no I/O. Everything the rules need about an instance is derived here
  * once, when the workload enters the cluster view or is admitted.
  */
+import { IP, parseIP } from "../addr/ip.js";
 import { ImageRef, Version, formatVersion, imageVersion, parseImage, versionBefore } from "./image.js";
 
 export interface EnvVar {
@@ -44,6 +45,11 @@ export interface Setting<T> extends Source {
   value: T;
 }
 
+/** A control-plane VIP as written, and the address it is when it is one. */
+export interface VIPSetting extends Setting<string> {
+  ip?: IP;
+}
+
 export const DEFAULT_CLASS = "kube-vip.io/kube-vip-class";
 export const DEFAULT_SVC_LEASE = "plndr-svcs-lock";
 
@@ -77,7 +83,7 @@ export interface KubeVipConfig {
   coordination: Coordination;
   claims: Claims;
   /** control-plane VIP values as written (IPs, DNS names) when the control plane is on */
-  controlPlaneVIPs: Setting<string>[];
+  controlPlaneVIPs: VIPSetting[];
   invalidBools: InvalidBool[];
   /** settings lbguard cannot see (valueFrom, envFrom, config file) that could change a value the rules read */
   unverifiable: string[];
@@ -131,6 +137,9 @@ export const BOOL_ENV = [
 
 /** The six options read only when svc_enable env is non-empty. */
 export const SVC_GATED = ["svc_election", "lb_class_only", "lb_class_name", "lb_class_legacy_handling", "svc_namespace", "svc_leasename"];
+
+/** Booleans parsed whatever svc_enable says (svc_enable and the gated ones are read with their settings). */
+const UNGATED_BOOL_ENV = new Set(BOOL_ENV.filter((k) => k !== "svc_enable" && !SVC_GATED.includes(k)));
 
 /** Env vars whose value the ownership rules read: unverifiable ones warn. */
 export const RELEVANT_ENV = new Set([
@@ -220,6 +229,7 @@ function parseFlags(argv: string[]): Flags {
 interface EnvView {
   /** value of a plain env var ("" when present but empty); undefined when absent or not a plain value */
   value(name: string): string | undefined;
+  entries(): Iterable<[string, string]>;
   has(name: string): boolean;
   fromRef(name: string): boolean;
 }
@@ -240,6 +250,7 @@ function envView(env: unknown): EnvView {
   }
   return {
     value: (n) => vals.get(n),
+    entries: () => vals.entries(),
     has: (n) => vals.has(n),
     fromRef: (n) => refs.has(n),
   };
@@ -299,13 +310,11 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext): KubeVipConfi
   };
 
   // Every other boolean env var is parsed too: a bad one crash-loops the pod.
-  for (const key of BOOL_ENV) {
-    if (key === "svc_enable" || SVC_GATED.includes(key)) continue;
-    // EGRESS_CLEAN is also read upper-case when the lower-case one is unset.
-    const raw = key === "egress_clean" && !env.value(key) ? env.value("EGRESS_CLEAN") : env.value(key);
-    if (raw !== undefined && raw !== "" && goParseBool(raw) === undefined) {
-      if (!invalidBools.some((b) => b.key === key)) invalidBools.push({ key, from: "env", raw });
-    }
+  // (walk the container's env once rather than look up every boolean name)
+  for (const [name, raw] of env.entries()) {
+    const key = name === "EGRESS_CLEAN" ? (env.value("egress_clean") ? undefined : "egress_clean") : name;
+    if (!key || !UNGATED_BOOL_ENV.has(key)) continue;
+    if (raw !== "" && goParseBool(raw) === undefined && !invalidBools.some((b) => b.key === key)) invalidBools.push({ key, from: "env", raw });
   }
 
   const services = boolSetting("svc_enable", "services", false);
@@ -372,7 +381,7 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext): KubeVipConfi
       slash > 0 ? { kind: "lease", namespace: name.slice(0, slash), name: name.slice(slash + 1) } : { kind: "lease", namespace: leaseNs, name };
   }
 
-  const controlPlaneVIPs: Setting<string>[] = [];
+  const controlPlaneVIPs: VIPSetting[] = [];
   if (controlPlane.value) {
     const addr = env.value("address");
     const vipAddr = env.value("vip_address");
@@ -381,7 +390,9 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext): KubeVipConfi
     else if (vipAddr) src = { value: vipAddr, from: "env", key: "vip_address", raw: vipAddr };
     else if (flags.strings.get("address")) src = { value: flags.strings.get("address")!, from: "flag", key: "--address" };
     else if (flags.strings.get("vip")) src = { value: flags.strings.get("vip")!, from: "flag", key: "--vip" };
-    if (src) for (const part of src.value.split(",")) if (part.trim()) controlPlaneVIPs.push({ ...src, value: part.trim() });
+    if (src)
+      for (const part of src.value.split(","))
+        if (part.trim()) controlPlaneVIPs.push({ ...src, value: part.trim(), ip: parseIP(part.trim()) ?? undefined });
   }
 
   return {

@@ -40,10 +40,12 @@ const services: KindRules = {
   },
 };
 
-const registry = new Map<string, KindRules>();
+const registry = new Map<string, Map<string, KindRules>>();
 
 export function registerKind(r: KindRules): void {
-  registry.set(`${r.group}/${r.kind}`, r);
+  let byKind = registry.get(r.group);
+  if (!byKind) registry.set(r.group, (byKind = new Map()));
+  byKind.set(r.kind, r);
 }
 
 registerKind(services);
@@ -52,16 +54,23 @@ registerKind({ group: "", kind: "ConfigMap", families: ["pools"], validate: vali
 registerKind({ group: "", kind: "Pod", families: ["kubeVip", "mirrorPods"], validate: validateWorkload });
 for (const kind of ["DaemonSet", "Deployment", "StatefulSet"]) registerKind({ group: "apps", kind, families: ["kubeVip"], validate: validateWorkload });
 
+class Context implements RuleContext {
+  readonly stateReady: boolean;
+  constructor(
+    readonly req: AdmissionInput,
+    readonly view: ClusterView,
+    readonly policy: Policy,
+    private readonly needs: string[],
+  ) {
+    this.stateReady = view.synced;
+  }
+  needState(what: string): void {
+    if (!this.needs.includes(what)) this.needs.push(what);
+  }
+}
+
 function context(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[]): RuleContext {
-  return {
-    req,
-    view,
-    policy,
-    stateReady: view.synced,
-    needState(what: string) {
-      if (!needs.includes(what)) needs.push(what);
-    },
-  };
+  return new Context(req, view, policy, needs);
 }
 
 function stateFinding(view: ClusterView, policy: Policy, needs: string[], family: RuleFamily): Finding {
@@ -84,8 +93,11 @@ function stateFinding(view: ClusterView, policy: Policy, needs: string[], family
       };
 }
 
+const NOTHING: Verdict = Object.freeze({ denials: Object.freeze([]) as unknown as Finding[], warnings: Object.freeze([]) as unknown as Finding[] });
+
 /** Split findings by enforcement into denials and warnings. */
 function sort(findings: Finding[], policy: Policy): Verdict {
+  if (findings.length === 0) return NOTHING;
   const denials: Finding[] = [];
   const warnings: Finding[] = [];
   for (const f of findings) {
@@ -101,17 +113,18 @@ function sort(findings: Finding[], policy: Policy): Verdict {
 }
 
 function rulesFor(req: AdmissionInput): KindRules | undefined {
-  return registry.get(`${req.kind?.group ?? ""}/${req.kind?.kind ?? ""}`);
+  return registry.get(req.kind?.group ?? "")?.get(req.kind?.kind ?? "");
 }
 
 /** The mutating webhook's decision: defaulting only, never a denial of its own beyond failureMode. */
 export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
   const r = rulesFor(req);
-  if (!r?.mutate || req.operation === "DELETE") return { denials: [], warnings: [] };
-  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return { denials: [], warnings: [] };
-  if (r.kind === "Service" && policy.enforcementOf("services") === "off") return { denials: [], warnings: [] };
+  if (!r?.mutate || req.operation === "DELETE") return NOTHING;
+  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return NOTHING;
+  if (r.kind === "Service" && policy.enforcementOf("services") === "off") return NOTHING;
   const needs: string[] = [];
   const mutation = r.mutate(context(req, view, policy, needs));
+  if (!mutation && !needs.length) return NOTHING;
   const v: Verdict = { denials: [], warnings: [], mutation };
   if (needs.length) {
     const f = stateFinding(view, policy, needs, r.families[0]);
@@ -123,8 +136,8 @@ export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): 
 /** The validating webhook's decision. */
 export function validate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
   const r = rulesFor(req);
-  if (!r?.validate || req.operation === "DELETE" || req.operation === "CONNECT") return { denials: [], warnings: [] };
-  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return { denials: [], warnings: [] };
+  if (!r?.validate || req.operation === "DELETE" || req.operation === "CONNECT") return NOTHING;
+  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return NOTHING;
   const needs: string[] = [];
   const findings = r.validate(context(req, view, policy, needs));
   if (needs.length) findings.push(stateFinding(view, policy, needs, r.families[0]));

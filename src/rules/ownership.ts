@@ -4,8 +4,7 @@
  * (IPAddressPools in its namespace), or the policy's reservedAddresses.
  * Every query goes through the view's sorted indexes.
  */
-import { Interval, formatInterval, overlaps } from "../addr/interval.js";
-import { parseIP } from "../addr/ip.js";
+import { Interval, overlaps } from "../addr/interval.js";
 import type { ClusterView } from "../cluster/view.js";
 import type { PoolRec, WorkloadRec } from "../cluster/records.js";
 import { selectorMatches, Labels } from "../k8s/selector.js";
@@ -40,27 +39,21 @@ function wlTitle(w: WorkloadRec): string {
 export function controlPlaneVIPs(view: ClusterView, policy: Policy, iv: Interval, ex: Exclude, out: AddressOwner[], limit: number): void {
   const kv = policy.kubeVip;
   if (!kv) return;
+  const seen: bigint[] = [];
   for (const v of kv.controlPlaneVIPs) {
     if (out.length >= limit) return;
-    if (overlaps(v.iv, iv)) out.push({ provider: "kube-vip", kind: "cp-vip", what: "the kube-vip control-plane VIP", entry: v.text });
-  }
-  const seen = new Set<string>(kv.controlPlaneVIPs.map((v) => formatInterval(v.iv)));
-  for (const w of view.workloads()) {
-    if (ex.instance && w.instance === ex.instance) continue;
-    for (const c of w.kubeVip) {
-      for (const vip of c.controlPlaneVIPs) {
-        if (out.length >= limit) return;
-        const ip = parseIP(vip.value);
-        if (!ip) continue;
-        const piv = { fam: ip.fam, lo: ip.v, hi: ip.v };
-        if (!overlaps(piv, iv)) continue;
-        const key = formatInterval(piv);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push({ provider: "kube-vip", kind: "cp-vip", what: `the kube-vip control-plane VIP (${wlTitle(w)})`, entry: vip.value });
-      }
+    if (overlaps(v.iv, iv)) {
+      out.push({ provider: "kube-vip", kind: "cp-vip", what: "the kube-vip control-plane VIP", entry: v.text });
+      seen.push(v.iv.lo);
     }
   }
+  view.forEachControlPlaneVIP(iv, (w, vip) => {
+    if (ex.instance && w.instance === ex.instance) return false;
+    if (seen.includes(vip.ip!.v)) return false;
+    seen.push(vip.ip!.v);
+    out.push({ provider: "kube-vip", kind: "cp-vip", what: `the kube-vip control-plane VIP (${wlTitle(w)})`, entry: vip.value });
+    return out.length >= limit;
+  });
 }
 
 /** Owners in kube-vip's address space overlapping iv, most authoritative first. */

@@ -63,38 +63,44 @@ export function defaultClass(ctx: RuleContext): Mutation | undefined {
   }
   const provider = policy.providers[d.provider]!;
   if (provider.loadBalancerClass === null) return undefined;
-  const object = { ...req.object!, spec: { ...(req.object!.spec as object), loadBalancerClass: provider.loadBalancerClass } };
-  return { description: `set loadBalancerClass to ${provider.loadBalancerClass}`, object, touched: ["spec"] };
+  return { description: `set loadBalancerClass to ${provider.loadBalancerClass}`, changes: [{ path: ["spec", "loadBalancerClass"], value: provider.loadBalancerClass }] };
 }
 
 // ---- validation -------------------------------------------------------------
 
 /** Annotations whose change re-opens a Service to the rules on UPDATE. */
-function relevantAnnotations(ann: Record<string, string>): string {
-  const keys = Object.keys(ann)
-    .filter((k) => k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k === KV.ips)
-    .filter((k) => k !== MLB.allocated && k !== MLB.allocatedOld)
-    .sort();
-  return JSON.stringify(keys.map((k) => [k, ann[k]]));
+function isRelevantAnnotation(k: string): boolean {
+  return (k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k === KV.ips) && k !== MLB.allocated && k !== MLB.allocatedOld;
 }
 
-function relevantFields(s: ServiceLike | undefined): string {
-  if (!s) return "";
-  const labels = stringMap(s.metadata?.labels);
-  return JSON.stringify([
-    s.spec?.type ?? null,
-    s.spec?.loadBalancerClass ?? null,
-    s.spec?.loadBalancerIP ?? null,
-    Object.keys(labels)
-      .sort()
-      .map((k) => [k, labels[k]]),
-    relevantAnnotations(stringMap(s.metadata?.annotations)),
-  ]);
+function sameMap(a: unknown, b: unknown, only?: (k: string) => boolean): boolean {
+  const x = (a && typeof a === "object" ? a : {}) as Record<string, unknown>;
+  const y = (b && typeof b === "object" ? b : {}) as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (only && !only(k)) continue;
+    if (x[k] !== y[k]) return false;
+    n++;
+  }
+  for (const k in y) if (!only || only(k)) n--;
+  return n === 0;
 }
 
-/** SPEC §7.1 "Updates re-check only when a relevant field changed". */
+/**
+ * SPEC §7.1 "Updates re-check only when a relevant field changed": class,
+ * type, spec.loadBalancerIP, labels, and the request annotations.
+ */
 export function serviceChangedRelevantly(oldObj: ServiceLike | undefined, newObj: ServiceLike | undefined): boolean {
-  return relevantFields(oldObj) !== relevantFields(newObj);
+  if (!oldObj || !newObj) return true;
+  const o = oldObj.spec ?? {};
+  const n = newObj.spec ?? {};
+  return (
+    o.type !== n.type ||
+    o.loadBalancerClass !== n.loadBalancerClass ||
+    o.loadBalancerIP !== n.loadBalancerIP ||
+    !sameMap(oldObj.metadata?.labels, newObj.metadata?.labels) ||
+    !sameMap(oldObj.metadata?.annotations, newObj.metadata?.annotations, isRelevantAnnotation)
+  );
 }
 
 function foreignAnnotationFix(owner: Provider, key: string): string {

@@ -38,13 +38,30 @@ export interface Finding {
   rank: number;
 }
 
+/** One field set to a value; the patch is computed from these (no copy of the object). */
+export interface Change {
+  /** path from the object's root, e.g. ["spec", "loadBalancerClass"] */
+  path: string[];
+  value: unknown;
+}
+
 export interface Mutation {
   /** what changed, in words ("set loadBalancerClass to metallb") */
   description: string;
-  /** the object after the change */
-  object: KubeObject;
-  /** top-level fields the change touched (the patch is computed over these) */
-  touched: string[];
+  changes: Change[];
+}
+
+/** The object with a mutation applied (copies only along the changed paths). */
+export function applyMutation(o: KubeObject, m: Mutation): KubeObject {
+  let out: Record<string, unknown> = o;
+  for (const c of m.changes) out = setIn(out, c.path, c.value);
+  return out as KubeObject;
+}
+
+function setIn(o: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  const child = (o?.[head] ?? {}) as Record<string, unknown>;
+  return { ...o, [head]: rest.length ? setIn(child, rest, value) : value };
 }
 
 export interface Verdict {

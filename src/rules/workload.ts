@@ -6,7 +6,6 @@
  * which control-plane VIPs it binds.
  */
 import { pointInterval } from "../addr/interval.js";
-import { parseIP } from "../addr/ip.js";
 import { clip } from "../addr/quote.js";
 import { WorkloadRec, KubeObject, workloadRecord, isWorkloadKind } from "../cluster/records.js";
 import { stringMap } from "../k8s/service.js";
@@ -214,7 +213,7 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
       if (foreign.length) out.push(finding(family, "kube-vip.claims", RANK.claim, claimMessage(ctx, who, cfg, foreign) + fix));
     }
     for (const vip of cfg.controlPlaneVIPs) {
-      const ip = parseIP(vip.value);
+      const ip = vip.ip;
       if (!ip) {
         out.push(finding(family, "kube-vip.unverifiable", RANK.unverifiable, `${who}: control-plane VIP ${clip(JSON.stringify(vip.value), 40)} (${vip.key}) is not an IP address; lbguard cannot check it against MetalLB's pools`, "warn"));
         continue;

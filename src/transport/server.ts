@@ -136,7 +136,16 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
       plain(res, 405, "method not allowed", { Allow: "POST" });
       return;
     }
-    const declared = Number(req.headers["content-length"]);
+    // read the two headers we need from the raw list: touching req.headers builds an object per request
+    let contentType: string | undefined;
+    let contentLength: string | undefined;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i];
+      if (k.length === 12 && k.toLowerCase() === "content-type") contentType = raw[i + 1];
+      else if (k.length === 14 && k.toLowerCase() === "content-length") contentLength = raw[i + 1];
+    }
+    const declared = Number(contentLength);
     if (declared > maxBody) {
       plain(res, 413, `request body over ${maxBody} bytes`, { Connection: "close" });
       req.resume();
@@ -170,7 +179,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
       const deadline = deadlineFor(req.url ?? "", Date.now());
       let r: HandlerResult | Promise<HandlerResult>;
       try {
-        r = handler(webhook, body, req.headers["content-type"], deadline);
+        r = handler(webhook, body, contentType, deadline);
       } catch (e) {
         log.error({ err: e }, "review handler threw");
         r = { status: 500, body: "internal error", contentType: "text/plain" };

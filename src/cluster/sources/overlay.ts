@@ -3,6 +3,7 @@ import type { Interval } from "../../addr/interval.js";
 import type { KubeVipEntry } from "../../addr/kubevip.js";
 import type { MetalLBEntry } from "../../addr/metallb.js";
 import type { Labels } from "../../k8s/selector.js";
+import type { VIPSetting } from "../../kubevip/effective.js";
 import type { ConfigMapRec, NamespaceRec, PoolRec, ServiceAddr, ServiceRec, WorkloadRec } from "../records.js";
 import type { ClusterView, MemoryView } from "../view.js";
 
@@ -52,6 +53,9 @@ export class PoolOverlayView implements ClusterView {
   }
   workload(kind: string, namespace: string, name: string): WorkloadRec | undefined {
     return this.base.workload(kind, namespace, name);
+  }
+  forEachControlPlaneVIP(iv: Interval, fn: (w: WorkloadRec, vip: VIPSetting) => boolean | void): void {
+    this.base.forEachControlPlaneVIP(iv, fn);
   }
   counts(): Record<string, number> {
     return { ...this.base.counts(), pools: this.fresh.counts().pools };

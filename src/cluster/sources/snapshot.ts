@@ -7,6 +7,7 @@ import { readManifests } from "../../k8s/manifests.js";
 import type { Logger } from "../../observability/logger.js";
 import { watchPaths, Watch } from "../../util/watch.js";
 import { MemoryView, ViewHolder } from "../view.js";
+import { collectGarbage } from "../../util/gc.js";
 
 export interface SnapshotLoad {
   view: MemoryView;
@@ -20,7 +21,10 @@ export function loadSnapshot(paths: string[]): SnapshotLoad {
   const view = new MemoryView();
   let kept = 0;
   for (const { object } of objects) if (view.apply(object, "default")) kept++;
-  return { view, objects: objects.length, kept, errors: errors.map((e) => `${e.file}: ${e.message}`) };
+  const result = { view, objects: objects.length, kept, errors: errors.map((e) => `${e.file}: ${e.message}`) };
+  // parsing a large snapshot leaves its text and whole objects behind: collect them once
+  if (objects.length > 10_000) collectGarbage();
+  return result;
 }
 
 export class SnapshotSource {
