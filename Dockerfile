@@ -16,5 +16,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 USER 65532:65532
 EXPOSE 8443 9090
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js", "serve"]
+# a smaller young generation bounds the resident size under load at no measurable CPU cost (BENCHMARKS.md)
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "/app/dist/src/cli/main.js", "serve"]
 CMD ["--policy", "/etc/lbguard/policy.yaml", "--cert-dir", "/etc/lbguard/tls"]

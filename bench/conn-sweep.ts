@@ -6,7 +6,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, QUICK, generate } from "./generate.js";
+import { BENCH_POLICY, QUICK, generate, writeState } from "./generate.js";
 import { mix } from "./mix.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,11 +22,11 @@ const port = (c: ChildProcess) =>
 const dir = mkdtempSync(join(os.tmpdir(), "lbguard-sweep-"));
 ensureDevCertificates(join(dir, "certs"));
 writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
-writeFileSync(join(dir, "state.json"), JSON.stringify({ apiVersion: "v1", kind: "List", items: [...generate(QUICK)] }));
+writeState(join(dir, "state"), QUICK);
 const pin = process.env.PIN ? ["taskset", "-c", process.env.PIN] : [];
 const cmd = (args: string[]) => (pin.length ? [pin[0], [...pin.slice(1), process.execPath, ...args]] : [process.execPath, args]) as [string, string[]];
 const lbArgs = process.env.LB_VARIANT ? [join(ROOT, "dist/bench/transport-only.js"), "--cert-dir", join(dir, "certs")] : null;
-const lb = spawn(...cmd(lbArgs ?? [join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.json"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"]), { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, VARIANT: process.env.LB_VARIANT ?? "" } });
+const lb = spawn(...cmd(lbArgs ?? [join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"]), { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, VARIANT: process.env.LB_VARIANT ?? "" } });
 const base = spawn(...cmd([join(ROOT, "dist/bench/baseline.js"), "--cert-dir", join(dir, "certs")]), { stdio: ["ignore", "pipe", "inherit"] });
 const [lp, bp] = await Promise.all([port(lb), port(base)]);
 const reqs = mix(QUICK).map((r) => ({ method: "POST", path: r.path, headers: { "content-type": "application/json" }, body: r.body }));

@@ -4,6 +4,8 @@
  * kube-vip ConfigMap with many ranges and a few kube-vip workloads.
  * Deterministic: the same sizes always give the same objects.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { KubeObject } from "../src/cluster/records.js";
 
 export interface Sizes {
@@ -94,3 +96,20 @@ spec:
       allowedProviders: [kube-vip, metallb]
   reservedAddresses: [10.0.4.1/32]
 `;
+
+/**
+ * Write a generated cluster the way `kubectl get <resource> -o json` would:
+ * one List per resource, Services in chunks of 10,000.
+ */
+export function writeState(dir: string, s: Sizes): void {
+  const byKind = new Map<string, KubeObject[]>();
+  for (const o of generate(s)) {
+    const k = String(o.kind);
+    if (!byKind.has(k)) byKind.set(k, []);
+    byKind.get(k)!.push(o);
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const [kind, items] of byKind)
+    for (let i = 0; i < items.length; i += 10_000)
+      writeFileSync(join(dir, `${kind.toLowerCase()}s-${String(i / 10_000).padStart(2, "0")}.json`), JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 10_000) }));
+}

@@ -19,11 +19,16 @@ const quick = process.argv.includes("--quick");
 function waitFor(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = "";
-    child.stdout!.on("data", (c) => {
+    const onData = (c: Buffer) => {
       out += c;
       const m = re.exec(out);
-      if (m) resolve(m);
-    });
+      if (m) {
+        child.stdout!.off("data", onData);
+        child.stdout!.resume(); // keep draining its log, stop keeping it
+        resolve(m);
+      }
+    };
+    child.stdout!.on("data", onData);
     child.on("exit", (code) => reject(new Error(`exited ${code}: ${out.slice(-2000)}`)));
   });
 }
@@ -64,7 +69,7 @@ async function main() {
     `apiVersion: v1\nkind: Config\nclusters:\n- name: f\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: f\n  context: {cluster: f, user: u}\ncurrent-context: f\n`,
   );
   const t0 = Date.now();
-  const lb2 = spawn(process.execPath, [...(process.env.LBGUARD_BENCH_NODE_FLAGS ? process.env.LBGUARD_BENCH_NODE_FLAGS.split(" ") : []), join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
+  const lb2 = spawn(process.execPath, [...(process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean), join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [, metricsPort, httpsPort] = await waitFor(lb2, /"metricsPort":(\d+).*serving on https:\/\/localhost:(\d+)/);

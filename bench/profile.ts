@@ -11,7 +11,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, FULL, QUICK, generate } from "./generate.js";
+import { BENCH_POLICY, FULL, QUICK, generate, writeState } from "./generate.js";
 import { mix } from "./mix.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -23,12 +23,12 @@ async function main() {
   mkdirSync(out, { recursive: true });
   ensureDevCertificates(join(dir, "certs"));
   writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
-  writeFileSync(join(dir, "state.json"), JSON.stringify({ apiVersion: "v1", kind: "List", items: process.env.PROFILE_EMPTY ? [] : [...generate(sizes)] }));
+  writeState(join(dir, "state"), process.env.PROFILE_EMPTY ? { ...sizes, namespaces: 0, pools: 0, services: 0, kubeVipRanges: 0 } : sizes);
   const baseline = process.argv.includes("--baseline");
   const name = `${baseline ? "baseline" : "lbguard"}-${Date.now()}.cpuprofile`;
   const args = baseline
     ? [join(ROOT, process.env.PROFILE_BASELINE ?? "dist/bench/baseline.js"), "--cert-dir", join(dir, "certs")]
-    : [join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.json"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"];
+    : [join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"];
   const lb = spawn(process.execPath, ["--cpu-prof", "--cpu-prof-dir", out, "--cpu-prof-name", name, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve) => {
     let s = "";

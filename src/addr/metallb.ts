@@ -4,7 +4,7 @@
  */
 import { goTrimSpace, ipString, parseIP, to16 } from "./ip.js";
 import { Interval, parseGoCIDR, summarize } from "./interval.js";
-import { goQuote } from "./quote.js";
+import { goQuote, textOf } from "./quote.js";
 
 export interface MetalLBEntry {
   /** the user's own text */
@@ -16,7 +16,7 @@ export interface MetalLBEntry {
 }
 
 export function parseMetalLBEntry(text: string): MetalLBEntry {
-  if (typeof text !== "string") return { text: String(text), intervals: [], error: `invalid CIDR ${goQuote(String(text))}` };
+  if (typeof text !== "string") return { text: textOf(text), intervals: [], error: `invalid CIDR ${goQuote(textOf(text))}` };
   if (text.indexOf("-") < 0) {
     const c = parseGoCIDR(text);
     if (!c) return { text, intervals: [], error: `invalid CIDR ${goQuote(text)}` };

@@ -26,3 +26,18 @@ export function goQuote(s: string): string {
 export function clip(s: string, max = 48): string {
   return s.length <= max ? s : s.slice(0, max - 1) + "…";
 }
+
+/**
+ * Text for any value that came from a review or a file, for messages:
+ * String() throws on objects such as {"toString": null}; JSON never does on
+ * parsed JSON.
+ */
+export function textOf(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v === undefined) return "undefined";
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}

@@ -4,6 +4,7 @@
  * controller-runtime (`allowed`, `denied`, `patched`, `errored`).
  */
 import jsonpatch from "fast-json-patch";
+import { textOf } from "../addr/quote.js";
 import type { KubeObject } from "../cluster/records.js";
 import type { AdmissionInput, Change, Operation } from "../rules/types.js";
 
@@ -62,7 +63,7 @@ export function decodeReview(body: string, contentType: string | undefined): Dec
     return {
       ok: false,
       status: 400,
-      message: `unsupported apiVersion ${JSON.stringify(String(doc.apiVersion)).slice(0, 60)}; lbguard speaks admission.k8s.io/v1 (admissionReviewVersions: [v1])`,
+      message: `unsupported apiVersion ${JSON.stringify(textOf(doc.apiVersion)).slice(0, 60)}; lbguard speaks admission.k8s.io/v1 (admissionReviewVersions: [v1])`,
     };
   const r = doc.request;
   if (!isObj(r)) return { ok: false, status: 400, message: "AdmissionReview has no request" };
@@ -135,7 +136,7 @@ export function composeMessage(messages: string[]): string {
 
 /** At most four warnings, one line each, never over 256 characters; the last says how many were dropped. */
 export function composeWarnings(messages: string[]): string[] | undefined {
-  if (!messages.length) return undefined;
+  if (messages.length === 0) return undefined;
   const uniq = [...new Set(messages.map((m) => clipTo(m, MAX_WARNING)))];
   if (uniq.length <= MAX_WARNINGS) return uniq;
   const kept = uniq.slice(0, MAX_WARNINGS - 1);
@@ -145,8 +146,11 @@ export function composeWarnings(messages: string[]): string[] | undefined {
 
 /** The review as JSON text; the common plain "allowed" answer is written directly. */
 export function encodeReview(response: AdmissionResponse): string {
-  if (response.allowed && response.status === undefined && response.patch === undefined && response.warnings === undefined)
-    return `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(response.uid)},"allowed":true}}`;
+  if (response.allowed && response.status === undefined && response.warnings === undefined) {
+    const head = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(response.uid)},"allowed":true`;
+    // base64 needs no escaping
+    return response.patch === undefined ? `${head}}}` : `${head},"patchType":"JSONPatch","patch":"${response.patch}"}}`;
+  }
   return JSON.stringify(review(response));
 }
 

@@ -43,7 +43,7 @@ export interface Decision {
 export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, view: ClusterView, log?: Logger): Decision {
   try {
     const verdict = webhook === "mutate" ? mutate(req, view, policy) : validate(req, view, policy);
-    const warnings = composeWarnings(verdict.warnings.map((f) => f.message));
+    const warnings = verdict.warnings.length ? composeWarnings(verdict.warnings.map((f) => f.message)) : undefined;
     if (verdict.denials.length)
       return { response: denied(req.uid, composeMessage(verdict.denials.map((f) => f.message)), warnings), verdict, decision: "denied" };
     if (webhook === "mutate" && verdict.mutation && req.object) {

@@ -4,6 +4,7 @@
  * manifests that were admitted: mutate, apply the patch, validate, as the API
  * server would.
  */
+import { textOf } from "../addr/quote.js";
 import { buildPatch, composeMessage } from "../admission/codec.js";
 import { validatingWebhookFor, WEBHOOKS } from "../admission/webhooks.js";
 import type { KubeObject } from "../cluster/records.js";
@@ -68,8 +69,8 @@ function version(apiVersion: unknown): string {
 
 export function resourceName(o: KubeObject): string {
   const g = group(o.apiVersion);
-  const kind = String(o.kind ?? "object").toLowerCase();
-  return `${kind}${g ? `.${g}` : ""}/${String(o.metadata?.name ?? o.metadata?.generateName ?? "")}`;
+  const kind = textOf(o.kind ?? "object").toLowerCase();
+  return `${kind}${g ? `.${g}` : ""}/${textOf(o.metadata?.name ?? o.metadata?.generateName ?? "")}`;
 }
 
 export function isKubeObject(o: KubeObject): boolean {
@@ -92,11 +93,11 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
       continue;
     }
     let object: KubeObject = m.object;
-    const kind = String(object.kind);
+    const kind = textOf(object.kind);
     const namespaced = !CLUSTER_SCOPED.has(kind);
     if (namespaced && !object.metadata?.namespace) object = { ...object, metadata: { ...object.metadata, namespace: defaultNamespace } };
     const namespace = namespaced ? (object.metadata!.namespace as string) : undefined;
-    const name = String(object.metadata?.name ?? object.metadata?.generateName ?? "");
+    const name = textOf(object.metadata?.name ?? object.metadata?.generateName ?? "");
     const req: AdmissionInput = {
       uid: `check-${reports.length}`,
       kind: { group: group(object.apiVersion), version: version(object.apiVersion), kind },

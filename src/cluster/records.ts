@@ -10,7 +10,7 @@ import { MetalLBEntry, parseMetalLBEntry } from "../addr/metallb.js";
 import { LabelSelector, Labels } from "../k8s/selector.js";
 import { assignedIPs, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
 import { CloudProviderConfig, KubeVipConfig, cloudProviderConfig, effectiveConfig } from "../kubevip/effective.js";
-import { kubeVipImageKind } from "../kubevip/image.js";
+import { imageKindOf, parseImage } from "../kubevip/image.js";
 
 export interface NamespaceRec {
   kind: "Namespace";
@@ -122,7 +122,7 @@ export function poolRecord(o: KubeObject, defaultNs = ""): PoolRec {
     kind: "IPAddressPool",
     namespace: str(o.metadata?.namespace) || defaultNs,
     name: str(o.metadata?.name),
-    entries: addrs.map((a) => parseMetalLBEntry(typeof a === "string" ? a : String(a))),
+    entries: addrs.map((a) => parseMetalLBEntry(a as string)),
     autoAssign: spec.autoAssign !== false,
     avoidBuggyIPs: spec.avoidBuggyIPs === true,
     serviceAllocation:
@@ -207,8 +207,11 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
   const ctx = { namespace, tokenMounted: tokenMounted(o, ps, isMirror) };
   for (const c of containers) {
     if (!c || typeof c !== "object") continue;
-    const k = kubeVipImageKind((c as { image?: unknown }).image as string);
-    if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx));
+    const image = (c as { image?: unknown }).image;
+    if (typeof image !== "string" || !image.includes("kube-vip")) continue;
+    const ref = parseImage(image);
+    const k = imageKindOf(ref);
+    if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx, ref));
     else if (k === "cloud-provider") cloudProviders.push(cloudProviderConfig(c));
   }
   if (!kubeVip.length && !cloudProviders.length) return undefined;

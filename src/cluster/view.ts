@@ -229,8 +229,16 @@ export class MemoryView implements ClusterView {
     const n = this.namespaces_.get(name);
     if (n) return n.labels;
     if (this.unsynced.has("namespaces")) return undefined;
-    return { [NAMESPACE_NAME_LABEL]: name };
+    // a namespace the view does not hold: the label the API server sets on all (one object per name, so callers may cache by it)
+    let l = this.implicitLabels.get(name);
+    if (!l) {
+      if (this.implicitLabels.size > 10_000) this.implicitLabels.clear();
+      this.implicitLabels.set(name, (l = Object.freeze({ [NAMESPACE_NAME_LABEL]: name })));
+    }
+    return l;
   }
+
+  private readonly implicitLabels = new Map<string, Labels>();
 
   pool(namespace: string, name: string): PoolRec | undefined {
     return this.poolsByKey.get(objectKey("IPAddressPool", namespace, name))?.rec;

@@ -9,6 +9,7 @@
  * once, when the workload enters the cluster view or is admitted.
  */
 import { IP, parseIP } from "../addr/ip.js";
+import { textOf } from "../addr/quote.js";
 import { ImageRef, Version, formatVersion, imageVersion, parseImage, versionBefore } from "./image.js";
 
 export interface EnvVar {
@@ -245,7 +246,7 @@ function envView(env: unknown): EnvView {
       vals.delete(e.name);
     } else {
       refs.delete(e.name);
-      vals.set(e.name, typeof e.value === "string" ? e.value : e.value == null ? "" : String(e.value));
+      vals.set(e.name, typeof e.value === "string" ? e.value : e.value == null ? "" : textOf(e.value));
     }
   }
   return {
@@ -263,8 +264,8 @@ const V_CLASS_NAME: Version = [0, 6, 0];
 const V_LEGACY_SWITCH: Version = [0, 8, 1];
 const V_WORKER: Version = [1, 0, 0];
 
-export function effectiveConfig(c: ContainerSpec, ctx: PodContext): KubeVipConfig {
-  const image = parseImage(typeof c.image === "string" ? c.image : "");
+export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?: ImageRef): KubeVipConfig {
+  const image = parsedImage ?? parseImage(typeof c.image === "string" ? c.image : "");
   const version = imageVersion(image);
   const env = envView(c.env);
   const command = asStrings(c.command);

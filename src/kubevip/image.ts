@@ -40,7 +40,11 @@ export function parseImage(image: string): ImageRef {
  */
 export function kubeVipImageKind(image: string | undefined): "kube-vip" | "cloud-provider" | undefined {
   if (typeof image !== "string" || !image) return undefined;
-  const { name } = parseImage(image);
+  return imageKindOf(parseImage(image));
+}
+
+export function imageKindOf(ref: ImageRef): "kube-vip" | "cloud-provider" | undefined {
+  const { name } = ref;
   if (name === "kube-vip-cloud-provider" || name === "mirrored-kube-vip-kube-vip-cloud-provider") return "cloud-provider";
   if (name === "kube-vip" || name === "kube-vip-iptables") return "kube-vip";
   if (name.startsWith("mirrored-kube-vip-kube-vip")) return "kube-vip";

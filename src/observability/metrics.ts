@@ -124,11 +124,13 @@ export class Metrics {
     if (!byKind) this.keys.set(webhook, (byKind = new Map()));
     let keys = byKind.get(k);
     if (!keys) byKind.set(k, (keys = { dur: `${webhook}|${k}`, req: new Map() }));
-    let rk = keys.req.get(op + decision);
-    if (!rk) keys.req.set(op + decision, (rk = `${webhook}|${k}|${op}|${decision}`));
+    let byOp = keys.req.get(op);
+    if (!byOp) keys.req.set(op, (byOp = new Map()));
+    let rk = byOp.get(decision);
+    if (!rk) byOp.set(decision, (rk = `${webhook}|${k}|${op}|${decision}`));
     this.requests.inc(rk, () => ({ webhook, kind: k, operation: op, decision }));
     this.duration.observe(keys.dur, () => ({ webhook, kind: k }), seconds);
   }
 
-  private readonly keys = new Map<string, Map<string, { dur: string; req: Map<string, string> }>>();
+  private readonly keys = new Map<string, Map<string, { dur: string; req: Map<string, Map<string, string>> }>>();
 }

@@ -177,6 +177,22 @@ export class Policy {
    * rule that needs them yields undefined.
    */
   resolveNamespace(name: string, labels: Labels | undefined): NamespaceDecision | undefined {
+    // the view hands out the same labels object until the namespace changes: remember the answer
+    if (labels) {
+      const hit = this.nsCache.get(name);
+      if (hit && hit.labels === labels) return hit.decision;
+    }
+    const d = this.decideNamespace(name, labels);
+    if (labels && d) {
+      if (this.nsCache.size > 50_000) this.nsCache.clear();
+      this.nsCache.set(name, { labels, decision: d });
+    }
+    return d;
+  }
+
+  private readonly nsCache = new Map<string, { labels: Labels; decision: NamespaceDecision }>();
+
+  private decideNamespace(name: string, labels: Labels | undefined): NamespaceDecision | undefined {
     for (let i = 0; i < this.rules.length; i++) {
       const r = this.rules[i];
       if (r.names && !r.names.has(name)) continue;

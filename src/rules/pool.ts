@@ -53,6 +53,11 @@ function specKey(o: KubeObject | null | undefined): string {
 function selfOverlaps(pool: PoolRec): [string, string][] {
   const items: { iv: Interval; text: string; order: number }[] = [];
   pool.entries.forEach((e, order) => e.intervals.forEach((iv) => items.push({ iv, text: e.text, order })));
+  if (items.length < 2) return [];
+  if (items.length === 2) {
+    const [a, b] = items;
+    return a.order !== b.order && a.iv.fam === b.iv.fam && a.iv.lo <= b.iv.hi && b.iv.lo <= a.iv.hi ? [[b.text, a.text]] : [];
+  }
   items.sort((a, b) => (a.iv.fam !== b.iv.fam ? a.iv.fam - b.iv.fam : a.iv.lo < b.iv.lo ? -1 : a.iv.lo > b.iv.lo ? 1 : a.order - b.order));
   const out: [string, string][] = [];
   let open: (typeof items)[number] | undefined;

@@ -36,6 +36,7 @@ function mirrorFix(w: WorkloadRec): string {
 
 /** Exemptions match the workload, the pods it creates, and the mirror pods of a static pod of that name. */
 export function isExempt(policy: Policy, w: WorkloadRec, labels: Record<string, string>): boolean {
+  if (!policy.exemptions.length || !policy.exemptions.some((e) => e.namespace === w.namespace)) return false;
   const names = new Set<string>([w.name]);
   if (w.mirror) names.add(w.mirror.manifest);
   if (w.owner) {
@@ -187,8 +188,12 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
   if (!isWorkloadKind(req.object.kind ?? req.kind.kind)) return [];
   if (req.operation === "UPDATE" && req.oldObject && relevantKey(req.oldObject) === relevantKey(req.object)) return [];
   const ns = objectNamespace(req, req.object);
-  const obj: KubeObject = { ...req.object, kind: req.object.kind ?? req.kind.kind, metadata: { ...(req.object.metadata ?? {}), namespace: ns } };
-  if (!obj.apiVersion) obj.apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version;
+  // the record needs kind, apiVersion and namespace; copy only when the object lacks them
+  let obj: KubeObject = req.object;
+  if (obj.kind === undefined || obj.apiVersion === undefined || obj.metadata?.namespace !== ns) {
+    obj = { ...req.object, kind: req.object.kind ?? req.kind.kind, metadata: { ...(req.object.metadata ?? {}), namespace: ns } };
+    if (!obj.apiVersion) obj.apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version;
+  }
   const w = workloadRecord(obj, ns);
   if (!w) return [];
   const family: RuleFamily = w.mirror ? "mirrorPods" : "kubeVip";

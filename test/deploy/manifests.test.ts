@@ -208,7 +208,7 @@ describe("deploy: the image", () => {
     expect(dockerfile).to.match(/npm prune --omit=dev/);
     expect(dockerfile).to.match(/FROM gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot/);
     expect(dockerfile).to.match(/^USER 65532:65532$/m);
-    expect(dockerfile).to.match(/^ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/dist\/src\/cli\/main\.js", "serve"\]$/m);
+    expect(dockerfile).to.match(/^ENTRYPOINT \["\/nodejs\/bin\/node", "--max-semi-space-size=8", "\/app\/dist\/src\/cli\/main\.js", "serve"\]$/m);
     expect(ignore).to.include.members(["node_modules", "test", "certs", ".git"]);
   });
   it("the Job runs the image's own node and entry point", () => {

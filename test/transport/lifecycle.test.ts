@@ -144,7 +144,8 @@ describe("npm start: the examples serve", function () {
     const certDir = testCertDir();
     const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    const args: string[] = pkg.scripts.start.split(" ").slice(2); // after "node dist/src/cli/main.js"
+    const words: string[] = pkg.scripts.start.split(" ");
+    const args = words.slice(words.indexOf("serve")); // after "node [flags] dist/src/cli/main.js"
     const set = (flag: string, v: string) => (args[args.indexOf(flag) + 1] = v);
     set("--cert-dir", certDir);
     set("--port", "0");

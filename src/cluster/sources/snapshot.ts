@@ -3,7 +3,7 @@
  * repeatable), reloaded when they change. A reload builds a new view and
  * swaps it in whole, so a decision never sees half a snapshot.
  */
-import { readManifests } from "../../k8s/manifests.js";
+import { manifestFiles, readManifests } from "../../k8s/manifests.js";
 import type { Logger } from "../../observability/logger.js";
 import { watchPaths, Watch } from "../../util/watch.js";
 import { MemoryView, ViewHolder } from "../view.js";
@@ -17,14 +17,23 @@ export interface SnapshotLoad {
 }
 
 export function loadSnapshot(paths: string[]): SnapshotLoad {
-  const { objects, errors } = readManifests(paths);
   const view = new MemoryView();
   let kept = 0;
-  for (const { object } of objects) if (view.apply(object, "default")) kept++;
-  const result = { view, objects: objects.length, kept, errors: errors.map((e) => `${e.file}: ${e.message}`) };
+  let count = 0;
+  const errors: string[] = [];
+  // one file at a time: the parsed objects of a file are dropped before the next is read,
+  // so the peak is the largest file, not the whole snapshot
+  const { files, errors: missing } = manifestFiles(paths);
+  for (const e of missing) errors.push(`${e.file}: ${e.message}`);
+  for (const file of files) {
+    const r = readManifests([file]);
+    for (const e of r.errors) errors.push(`${e.file}: ${e.message}`);
+    count += r.objects.length;
+    for (const { object } of r.objects) if (view.apply(object, "default")) kept++;
+  }
   // parsing a large snapshot leaves its text and whole objects behind: collect them once
-  if (objects.length > 10_000) collectGarbage();
-  return result;
+  if (count > 10_000) collectGarbage();
+  return { view, objects: count, kept, errors };
 }
 
 export class SnapshotSource {
