@@ -23,14 +23,11 @@ import https from "node:https";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createReviewHandler } from "../src/admission/handler.js";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { MemoryView } from "../src/cluster/view.js";
-import { createLogger } from "../src/observability/logger.js";
-import { Metrics } from "../src/observability/metrics.js";
-import { parsePolicy } from "../src/policy/load.js";
 import { BENCH_POLICY, FULL, QUICK, Sizes, generate, writeState } from "./generate.js";
+import { inProcess } from "./inprocess.js";
 import { MixedReview, TYPES, mix } from "./mix.js";
+import { cpuSeconds, rssMB, waitForLine } from "./proc.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -53,37 +50,15 @@ function hasTaskset(): boolean {
 }
 const PIN = hasTaskset();
 
-function start(args: string[], re: RegExp, what: string, nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+async function start(args: string[], re: RegExp, what: string, nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   args = [...nodeFlags, ...args];
   const child = PIN ? spawn("taskset", ["-c", String(CORES - 1), process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const onData = (c: Buffer) => {
-      out += c;
-      const m = re.exec(out);
-      if (m) {
-        child.stdout!.off("data", onData);
-        child.stdout!.resume(); // keep draining its log, stop keeping it
-        resolve({ child, port: Number(m[1]) });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`${what} exited ${code}: ${out.slice(-1500)}`)));
-  });
+  const m = await waitForLine(child, re, what);
+  return { child, port: Number(m[1]) };
 }
 
 /** the server's process id (under taskset, the node child of taskset is exec'd in place) */
 const pidOf = (c: ChildProcess) => c.pid!;
-
-function rssMB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
-}
-
-/** user+system CPU seconds of a process */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
-}
 
 function call(port: number, ca: string, r: MixedReview): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -146,41 +121,6 @@ async function load(server: { port: number; child: ChildProcess }, reviews: Mixe
   };
 }
 
-/** In-process, best of 7: lbguard's handler against the baseline's work (parse, answer). */
-function inProcess(reviews: MixedReview[]): Record<string, { lbguard: number; baseline: number }> {
-  const view = new MemoryView();
-  for (const o of generate(sizes)) view.apply(o);
-  const policy = parsePolicy(BENCH_POLICY);
-  const handler = createReviewHandler({ policy: () => policy, view: () => view }, new Metrics(false), createLogger("silent"));
-  const base = (body: string) => {
-    const r = JSON.parse(body);
-    return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: r.request.uid, allowed: true } });
-  };
-  const best = (fn: () => void, n: number) => {
-    let min = Infinity;
-    for (let run = 0; run < 7; run++) {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) fn();
-      min = Math.min(min, ((performance.now() - t0) * 1000) / n);
-    }
-    return min;
-  };
-  const out: Record<string, { lbguard: number; baseline: number }> = {};
-  for (const t of [...TYPES, "mixed"]) {
-    const rs = t === "mixed" ? reviews : reviews.filter((r) => r.type === t);
-    let i = 0;
-    let j = 0;
-    out[t] = {
-      lbguard: best(() => {
-        const r = rs[i++ % rs.length];
-        handler(r.path === "/mutate" ? "mutate" : "validate", r.body, "application/json", 0);
-      }, 20000),
-      baseline: best(() => base(rs[j++ % rs.length].body), 20000),
-    };
-  }
-  return out;
-}
-
 function writeBenchmarks(section: string): void {
   const file = join(ROOT, "BENCHMARKS.md");
   const start = "<!-- bench:start -->";
@@ -236,7 +176,7 @@ async function main() {
     const baseCpu = median(rounds.map((r) => r.base.cpuUsPerReview));
     const rssPeak = Math.max(...rounds.map((r) => r.lb.rssPeak), lbFixed.rssPeak);
     const bad = rounds.reduce((n, r) => n + r.lb.bad, 0) + lbFixed.bad;
-    const ip = inProcess(reviews);
+    const ip = inProcess(sizes, reviews);
     const met = (ok: boolean) => (ok ? "met" : "**missed**");
     const f0 = (x: number) => String(Math.round(x));
     const f1 = (x: number) => x.toFixed(1);

@@ -5,38 +5,17 @@
  * informers. Reports the time to ready and lbguard's RSS.
  *   node dist/bench/live-memory.js [--quick]
  */
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_POLICY } from "./generate.js";
+import { rssMB, waitForLine } from "./proc.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const quick = process.argv.includes("--quick");
-
-function waitFor(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const onData = (c: Buffer) => {
-      out += c;
-      const m = re.exec(out);
-      if (m) {
-        child.stdout!.off("data", onData);
-        child.stdout!.resume(); // keep draining its log, stop keeping it
-        resolve(m);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`exited ${code}: ${out.slice(-2000)}`)));
-  });
-}
-
-function rssMB(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(s)![1]) / 1024;
-}
 
 function get(port: number, ca: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,7 +41,7 @@ function post(port: number, ca: string, body: string): Promise<any> {
 async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), "lbguard-mem-"));
   const fake = spawn(process.execPath, [join(ROOT, "dist/test/fake/apiserver-main.js"), "--generate", quick ? "quick" : "full"], { stdio: ["ignore", "pipe", "inherit"] });
-  const [, port, count] = await waitFor(fake, /listening on (\d+) with (\d+) objects/);
+  const [, port, count] = await waitForLine(fake, /listening on (\d+) with (\d+) objects/);
   writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
   writeFileSync(
     join(dir, "kubeconfig"),
@@ -72,7 +51,7 @@ async function main() {
   const lb2 = spawn(process.execPath, [...(process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean), join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const [, metricsPort, httpsPort] = await waitFor(lb2, /"metricsPort":(\d+).*serving on https:\/\/localhost:(\d+)/);
+  const [, metricsPort, httpsPort] = await waitForLine(lb2, /"metricsPort":(\d+).*serving on https:\/\/localhost:(\d+)/);
   const ca = readFileSync(join(dir, "certs/ca.crt"), "utf8");
   const hp = Number(httpsPort);
   while ((await get(hp, ca, "/readyz")) !== 200) await new Promise((r) => setTimeout(r, 200));

@@ -7,19 +7,18 @@
  */
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
 import { BENCH_POLICY, QUICK, writeState } from "./generate.js";
 import { mix } from "./mix.js";
+import { rssMB, waitForLine } from "./proc.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const arg = (n: string, d: number) => (process.argv.includes(`--${n}`) ? Number(process.argv[process.argv.indexOf(`--${n}`) + 1]) : d);
 const total = arg("reviews", 1_000_000);
-
-const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
 async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), "lbguard-soak-"));
@@ -27,20 +26,8 @@ async function main() {
   writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
   writeState(join(dir, "state"), QUICK);
   const lb = spawn(process.execPath, [join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve) => {
-    let s = "";
-    const onData = (c: Buffer) => {
-      s += c;
-      const m = /serving on https:\/\/localhost:(\d+)/.exec(s);
-      if (m) {
-        // from here on only drain lbguard's log (one info line per denial)
-        lb.stdout!.off("data", onData);
-        lb.stdout!.resume();
-        resolve(Number(m[1]));
-      }
-    };
-    lb.stdout!.on("data", onData);
-  });
+  // from then on lbguard's log (one info line per denial) is only drained
+  const port = Number((await waitForLine(lb, /serving on https:\/\/localhost:(\d+)/, "lbguard"))[1]);
   // every fifth review is denied (pool over the control-plane VIP), so the logging path runs too
   const reviews = mix(QUICK).map((r) => ({ method: "POST", path: r.path, headers: { "content-type": "application/json" }, body: r.body }));
   const denied = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "deny", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE", namespace: "metallb-system", object: { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "bad", namespace: "metallb-system" }, spec: { addresses: ["10.0.4.240/29"] } } } });

@@ -73,7 +73,8 @@ describe("property: the AdmissionReview codec and rules under random and mutated
         if (typeof uid === "string" && uid && doc.apiVersion === "admission.k8s.io/v1" && doc.kind === "AdmissionReview" && doc.request && typeof doc.request === "object" && !Array.isArray(doc.request))
           expect(r.status).to.equal(200);
       }),
-      { numRuns: 3000 },
+      // LBGUARD_FUZZ_RUNS=100000 for a long fuzz
+      { numRuns: Number(process.env.LBGUARD_FUZZ_RUNS) || 3000 },
     );
   });
 
