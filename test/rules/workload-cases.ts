@@ -1,4 +1,5 @@
 /** kube-vip workload cases, run through the rules and through HTTPS. */
+import YAML from "yaml";
 import type { KubeObject } from "../../src/cluster/records.js";
 import type { ReqOpts } from "../helpers/review.js";
 
@@ -69,100 +70,20 @@ export interface WCase {
   warning?: RegExp;
 }
 
-/** Instances already in the cluster for the clash cases (view = CLUSTER + INSTANCES). */
-export const INSTANCES = `
-apiVersion: v1
-kind: List
-items:
-- apiVersion: apps/v1
-  kind: DaemonSet
-  metadata: {name: kv-arp, namespace: kube-system}
-  spec:
-    template:
-      spec:
-        serviceAccountName: kube-vip
-        containers:
-        - name: kube-vip
-          image: ghcr.io/kube-vip/kube-vip:v1.2.3
-          args: [manager]
-          env:
-          - {name: vip_arp, value: "true"}
-          - {name: svc_enable, value: "true"}
-          - {name: lb_class_only, value: "true"}
-          - {name: lb_class_name, value: example.com/arp}
-- apiVersion: apps/v1
-  kind: DaemonSet
-  metadata: {name: kv-election, namespace: kube-system}
-  spec:
-    template:
-      spec:
-        serviceAccountName: kube-vip
-        containers:
-        - name: kube-vip
-          image: ghcr.io/kube-vip/kube-vip:v1.2.3
-          args: [manager]
-          env:
-          - {name: vip_arp, value: "true"}
-          - {name: svc_enable, value: "true"}
-          - {name: svc_election, value: "true"}
-          - {name: lb_class_only, value: "true"}
-          - {name: lb_class_name, value: example.com/elect}
-- apiVersion: apps/v1
-  kind: DaemonSet
-  metadata: {name: kv-bgp, namespace: kube-system}
-  spec:
-    template:
-      spec:
-        serviceAccountName: kube-vip
-        containers:
-        - name: kube-vip
-          image: ghcr.io/kube-vip/kube-vip:v1.2.3
-          args: [manager]
-          env:
-          - {name: bgp_enable, value: "true"}
-          - {name: svc_enable, value: "true"}
-          - {name: lb_class_only, value: "true"}
-          - {name: lb_class_name, value: example.com/bgp}
-- apiVersion: v1
-  kind: Pod
-  metadata:
-    name: kube-vip-cp1
-    namespace: kube-system
-    annotations: {kubernetes.io/config.mirror: abc}
-  spec:
-    nodeName: cp1
-    containers:
-    - name: kube-vip
-      image: ghcr.io/kube-vip/kube-vip:v1.2.3
-      args: [manager]
-      env:
-      - {name: vip_arp, value: "true"}
-      - {name: cp_enable, value: "true"}
-      - {name: address, value: 10.0.4.247}
-      - {name: svc_enable, value: "true"}
-      - {name: svc_leasename, value: cp-svcs}
-      - {name: lb_class_only, value: "true"}
-      - {name: lb_class_name, value: example.com/static}
-    volumes: [{name: kubeconfig, hostPath: {path: /etc/kubernetes/admin.conf}}]
-- apiVersion: apps/v1
-  kind: DaemonSet
-  metadata: {name: kube-vip, namespace: harvester-system}
-  spec:
-    template:
-      spec:
-        serviceAccountName: kube-vip
-        containers:
-        - name: kube-vip
-          image: rancher/mirrored-kube-vip-kube-vip-iptables:v0.8.7
-          args: [manager]
-          env:
-          - {name: vip_arp, value: "true"}
-          - {name: svc_enable, value: "true"}
-          - {name: lb_class_only, value: "true"}
-          - {name: lb_class_name, value: example.com/harvester}
-`;
-
 const ARP = { vip_arp: "true", svc_enable: "true", lb_class_only: "true" };
+
+/** Instances already in the cluster for the clash cases (view = CLUSTER + INSTANCES), as a state file. */
+export const INSTANCES = YAML.stringify({
+  apiVersion: "v1",
+  kind: "List",
+  items: [
+    ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp" }),
+    ds("kv-election", { ...ARP, svc_election: "true", lb_class_name: "example.com/elect" }),
+    ds("kv-bgp", { bgp_enable: "true", svc_enable: "true", lb_class_only: "true", lb_class_name: "example.com/bgp" }),
+    staticPod({ vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "true", svc_leasename: "cp-svcs", lb_class_only: "true", lb_class_name: "example.com/static" }, { mirror: true }),
+    ds("kube-vip", { ...ARP, lb_class_name: "example.com/harvester" }, { ns: "harvester-system", image: "rancher/mirrored-kube-vip-kube-vip-iptables:v0.8.7" }),
+  ],
+});
 
 export const WORKLOAD_CASES: WCase[] = [
   // claims
