@@ -50,9 +50,16 @@ function hasTaskset(): boolean {
 }
 const PIN = hasTaskset();
 
-async function start(args: string[], re: RegExp, what: string, nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+async function start(
+  args: string[],
+  re: RegExp,
+  what: string,
+  nodeFlags: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
   args = [...nodeFlags, ...args];
-  const child = PIN ? spawn("taskset", ["-c", String(CORES - 1), process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = PIN
+    ? spawn("taskset", ["-c", String(CORES - 1), process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const m = await waitForLine(child, re, what);
   return { child, port: Number(m[1]) };
 }
@@ -62,11 +69,24 @@ const pidOf = (c: ChildProcess) => c.pid!;
 
 function call(port: number, ca: string, r: MixedReview): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port, path: r.path, method: "POST", ca, servername: "lbguard.lbguard-system.svc", headers: { "Content-Type": "application/json" } }, (res) => {
-      let b = "";
-      res.on("data", (c) => (b += c));
-      res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(b).response) : reject(new Error(`${res.statusCode}: ${b}`))));
-    });
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: r.path,
+        method: "POST",
+        ca,
+        servername: "lbguard.lbguard-system.svc",
+        headers: { "Content-Type": "application/json" },
+      },
+      (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve(JSON.parse(b).response) : reject(new Error(`${res.statusCode}: ${b}`)),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(r.body);
   });
@@ -91,7 +111,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
 }
 
-async function load(server: { port: number; child: ChildProcess }, reviews: MixedReview[], rate?: number): Promise<Load> {
+async function load(
+  server: { port: number; child: ChildProcess },
+  reviews: MixedReview[],
+  rate?: number,
+): Promise<Load> {
   const pid = pidOf(server.child);
   const times: number[] = [];
   let rssPeak = rssMB(pid);
@@ -103,7 +127,12 @@ async function load(server: { port: number; child: ChildProcess }, reviews: Mixe
     pipelining: 1,
     duration: rate ? Math.max(DURATION, 5) : DURATION,
     ...(rate ? { overallRate: rate } : {}),
-    requests: reviews.map((r) => ({ method: "POST", path: r.path, headers: { "content-type": "application/json" }, body: r.body })),
+    requests: reviews.map((r) => ({
+      method: "POST",
+      path: r.path,
+      headers: { "content-type": "application/json" },
+      body: r.body,
+    })),
   });
   inst.on("response", (_c: unknown, _code: number, _bytes: number, ms: number) => times.push(ms));
   const res = await inst;
@@ -143,14 +172,43 @@ async function main() {
   const reviews = mix(sizes);
 
   const t0 = Date.now();
-  const lb = await start([join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--state", join(dir, "state"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], /serving on https:\/\/localhost:(\d+)/, "lbguard", LB_FLAGS);
+  const lb = await start(
+    [
+      join(ROOT, "dist/src/cli/main.js"),
+      "serve",
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--state",
+      join(dir, "state"),
+      "--cert-dir",
+      certDir,
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ],
+    /serving on https:\/\/localhost:(\d+)/,
+    "lbguard",
+    LB_FLAGS,
+  );
   const loadMs = Date.now() - t0;
-  const base = await start([join(ROOT, "dist/bench/baseline.js"), "--cert-dir", certDir], /listening on (\d+)/, "baseline");
+  const base = await start(
+    [join(ROOT, "dist/bench/baseline.js"), "--cert-dir", certDir],
+    /listening on (\d+)/,
+    "baseline",
+  );
   try {
     // every review is answered as intended (verified TLS, real decisions)
     for (const t of TYPES) {
-      const r = await call(lb.port, ca, reviews.find((x) => x.type === t)!);
-      if (!r.allowed || r.warnings || (t === "service-create") !== !!r.patch) throw new Error(`${t}: unexpected answer ${JSON.stringify(r)}`);
+      const r = await call(
+        lb.port,
+        ca,
+        reviews.find((x) => x.type === t)!,
+      );
+      if (!r.allowed || r.warnings || (t === "service-create") !== !!r.patch)
+        throw new Error(`${t}: unexpected answer ${JSON.stringify(r)}`);
     }
     await new Promise((r) => setTimeout(r, 1000));
     const rssIdle = rssMB(pidOf(lb.child));

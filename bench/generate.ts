@@ -18,7 +18,13 @@ export interface Sizes {
   kubeVipRanges: number;
 }
 
-export const FULL: Sizes = { namespaces: 10_000, pools: 10_000, services: 100_000, kubeVipShare: 0.5, kubeVipRanges: 50 };
+export const FULL: Sizes = {
+  namespaces: 10_000,
+  pools: 10_000,
+  services: 100_000,
+  kubeVipShare: 0.5,
+  kubeVipRanges: 50,
+};
 export const QUICK: Sizes = { namespaces: 1_000, pools: 1_000, services: 10_000, kubeVipShare: 0.5, kubeVipRanges: 50 };
 
 const ip4 = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -39,7 +45,12 @@ export function* generate(s: Sizes): Generator<KubeObject> {
     const spec: Record<string, unknown> = { addresses: [`${ip4(poolBase(i))}/28`] };
     if (i % 4 === 0) spec.addresses = [`${ip4(poolBase(i))}/28`, `fd00:64::${i.toString(16)}:0/124`];
     if (i % 3 === 0) spec.serviceAllocation = { namespaces: [`ns-${i % s.namespaces}`] };
-    yield { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: `pool-${i}`, namespace: "metallb-system" }, spec };
+    yield {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "IPAddressPool",
+      metadata: { name: `pool-${i}`, namespace: "metallb-system" },
+      spec,
+    };
   }
   const kv = Math.round(s.services * s.kubeVipShare);
   for (let i = 0; i < s.services; i++) {
@@ -51,22 +62,42 @@ export function* generate(s: Sizes): Generator<KubeObject> {
     yield {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: `svc-${i}`, namespace: ns, ...(kubeVip ? { annotations: { "kube-vip.io/loadbalancerIPs": ip } } : {}) },
+      metadata: {
+        name: `svc-${i}`,
+        namespace: ns,
+        ...(kubeVip ? { annotations: { "kube-vip.io/loadbalancerIPs": ip } } : {}),
+      },
       spec,
       status: { loadBalancer: { ingress: [{ ip }] } },
     };
   }
   const data: Record<string, string> = {};
-  for (let r = 0; r < s.kubeVipRanges; r++) data[r === 0 ? "range-global" : `range-ns-${r}`] = `${ip4(rangeBase(r) + 10)}-${ip4(rangeBase(r) + 200)}`;
+  for (let r = 0; r < s.kubeVipRanges; r++)
+    data[r === 0 ? "range-global" : `range-ns-${r}`] = `${ip4(rangeBase(r) + 10)}-${ip4(rangeBase(r) + 200)}`;
   yield { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kubevip", namespace: "kube-system" }, data };
   for (let n = 0; n < 3; n++)
     yield {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: `kube-vip-cp${n}`, namespace: "kube-system", annotations: { "kubernetes.io/config.mirror": "x" } },
+      metadata: {
+        name: `kube-vip-cp${n}`,
+        namespace: "kube-system",
+        annotations: { "kubernetes.io/config.mirror": "x" },
+      },
       spec: {
         nodeName: `cp${n}`,
-        containers: [{ name: "kube-vip", image: "ghcr.io/kube-vip/kube-vip:v1.2.3", args: ["manager"], env: [{ name: "cp_enable", value: "true" }, { name: "vip_arp", value: "true" }, { name: "address", value: "10.0.4.247" }] }],
+        containers: [
+          {
+            name: "kube-vip",
+            image: "ghcr.io/kube-vip/kube-vip:v1.2.3",
+            args: ["manager"],
+            env: [
+              { name: "cp_enable", value: "true" },
+              { name: "vip_arp", value: "true" },
+              { name: "address", value: "10.0.4.247" },
+            ],
+          },
+        ],
       },
     };
 }
@@ -111,5 +142,8 @@ export function writeState(dir: string, s: Sizes): void {
   mkdirSync(dir, { recursive: true });
   for (const [kind, items] of byKind)
     for (let i = 0; i < items.length; i += 10_000)
-      writeFileSync(join(dir, `${kind.toLowerCase()}s-${String(i / 10_000).padStart(2, "0")}.json`), JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 10_000) }));
+      writeFileSync(
+        join(dir, `${kind.toLowerCase()}s-${String(i / 10_000).padStart(2, "0")}.json`),
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: items.slice(i, i + 10_000) }),
+      );
 }

@@ -29,7 +29,11 @@ function best(fn: () => void, n: number): number {
 
 function baseline(body: string): string {
   const r = JSON.parse(body);
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: r.request.uid, allowed: true } });
+  return JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: { uid: r.request.uid, allowed: true },
+  });
 }
 
 /** µs per review for each review type and for the whole rotation ("mixed") */
@@ -37,7 +41,11 @@ export function inProcess(sizes: Sizes, reviews: MixedReview[], n = 20000): Reco
   const view = new MemoryView();
   for (const o of generate(sizes)) view.apply(o);
   const policy = parsePolicy(BENCH_POLICY);
-  const handler = createReviewHandler({ policy: () => policy, view: () => view }, new Metrics(false), createLogger("silent"));
+  const handler = createReviewHandler(
+    { policy: () => policy, view: () => view },
+    new Metrics(false),
+    createLogger("silent"),
+  );
   const out: Record<string, InProcessTimes> = {};
   for (const t of [...TYPES, "mixed"]) {
     const rs = t === "mixed" ? reviews : reviews.filter((r) => r.type === t);

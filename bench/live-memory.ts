@@ -19,20 +19,33 @@ const quick = process.argv.includes("--quick");
 
 function get(port: number, ca: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    https.get({ host: "127.0.0.1", port, path, ca, servername: "lbguard.lbguard-system.svc" }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    }).on("error", reject);
+    https
+      .get({ host: "127.0.0.1", port, path, ca, servername: "lbguard.lbguard-system.svc" }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on("error", reject);
   });
 }
 
 function post(port: number, ca: string, body: string): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port, path: "/validate", method: "POST", ca, servername: "lbguard.lbguard-system.svc", headers: { "Content-Type": "application/json" } }, (res) => {
-      let b = "";
-      res.on("data", (c) => (b += c));
-      res.on("end", () => resolve(JSON.parse(b).response));
-    });
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/validate",
+        method: "POST",
+        ca,
+        servername: "lbguard.lbguard-system.svc",
+        headers: { "Content-Type": "application/json" },
+      },
+      (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () => resolve(JSON.parse(b).response));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -40,7 +53,11 @@ function post(port: number, ca: string, body: string): Promise<any> {
 
 async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), "lbguard-mem-"));
-  const fake = spawn(process.execPath, [join(ROOT, "dist/test/fake/apiserver-main.js"), "--generate", quick ? "quick" : "full"], { stdio: ["ignore", "pipe", "inherit"] });
+  const fake = spawn(
+    process.execPath,
+    [join(ROOT, "dist/test/fake/apiserver-main.js"), "--generate", quick ? "quick" : "full"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const [, port, count] = await waitForLine(fake, /listening on (\d+) with (\d+) objects/);
   writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
   writeFileSync(
@@ -48,10 +65,33 @@ async function main() {
     `apiVersion: v1\nkind: Config\nclusters:\n- name: f\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: f\n  context: {cluster: f, user: u}\ncurrent-context: f\n`,
   );
   const t0 = Date.now();
-  const lb2 = spawn(process.execPath, [...(process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean), join(ROOT, "dist/src/cli/main.js"), "serve", "--policy", join(dir, "policy.yaml"), "--kubeconfig", join(dir, "kubeconfig"), "--cert-dir", join(dir, "certs"), "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [, metricsPort, httpsPort] = await waitForLine(lb2, /"metricsPort":(\d+).*serving on https:\/\/localhost:(\d+)/);
+  const lb2 = spawn(
+    process.execPath,
+    [
+      ...(process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean),
+      join(ROOT, "dist/src/cli/main.js"),
+      "serve",
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cert-dir",
+      join(dir, "certs"),
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const [, metricsPort, httpsPort] = await waitForLine(
+    lb2,
+    /"metricsPort":(\d+).*serving on https:\/\/localhost:(\d+)/,
+  );
   const ca = readFileSync(join(dir, "certs/ca.crt"), "utf8");
   const hp = Number(httpsPort);
   while ((await get(hp, ca, "/readyz")) !== 200) await new Promise((r) => setTimeout(r, 200));
@@ -60,7 +100,18 @@ async function main() {
   const poolReview = JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
-    request: { uid: "p", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE", namespace: "metallb-system", object: { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "x", namespace: "metallb-system" }, spec: { addresses: ["172.16.0.0/30"] } } },
+    request: {
+      uid: "p",
+      kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
+      operation: "CREATE",
+      namespace: "metallb-system",
+      object: {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "IPAddressPool",
+        metadata: { name: "x", namespace: "metallb-system" },
+        spec: { addresses: ["172.16.0.0/30"] },
+      },
+    },
   });
   const denied = await post(hp, ca, poolReview);
   const samples: number[] = [];

@@ -8,7 +8,13 @@ import type { Sizes } from "./generate.js";
 import { poolBase } from "./generate.js";
 
 export type ReviewType = "service-create" | "service-update" | "pool-create" | "daemonset-create" | "status-update";
-export const TYPES: ReviewType[] = ["service-create", "service-update", "pool-create", "daemonset-create", "status-update"];
+export const TYPES: ReviewType[] = [
+  "service-create",
+  "service-update",
+  "pool-create",
+  "daemonset-create",
+  "status-update",
+];
 
 export interface MixedReview {
   type: ReviewType;
@@ -30,15 +36,39 @@ function metallbService(i: number, s: Sizes, extra: Record<string, unknown> = {}
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: `bench-${i}`, namespace: ns, labels: { app: `app-${i}` } as Record<string, string>, uid: `u-${i}`, resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z" },
-    spec: { type: "LoadBalancer", loadBalancerClass: "metallb", ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 8443, nodePort: 30443 }], selector: { app: `app-${i}` }, clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"], ipFamilies: ["IPv4"], ipFamilyPolicy: "SingleStack", sessionAffinity: "None", externalTrafficPolicy: "Cluster", allocateLoadBalancerNodePorts: true, internalTrafficPolicy: "Cluster", ...extra },
+    metadata: {
+      name: `bench-${i}`,
+      namespace: ns,
+      labels: { app: `app-${i}` } as Record<string, string>,
+      uid: `u-${i}`,
+      resourceVersion: "1",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+    },
+    spec: {
+      type: "LoadBalancer",
+      loadBalancerClass: "metallb",
+      ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 8443, nodePort: 30443 }],
+      selector: { app: `app-${i}` },
+      clusterIP: "10.96.0.10",
+      clusterIPs: ["10.96.0.10"],
+      ipFamilies: ["IPv4"],
+      ipFamilyPolicy: "SingleStack",
+      sessionAffinity: "None",
+      externalTrafficPolicy: "Cluster",
+      allocateLoadBalancerNodePorts: true,
+      internalTrafficPolicy: "Cluster",
+      ...extra,
+    },
     status: { loadBalancer: { ingress: [{ ip, ipMode: "VIP" }] } },
   };
 }
 
 export function mix(s: Sizes, variants = 40): MixedReview[] {
   const out: MixedReview[] = [];
-  const user = { username: "system:serviceaccount:argocd:argocd-application-controller", groups: ["system:serviceaccounts", "system:authenticated"] };
+  const user = {
+    username: "system:serviceaccount:argocd:argocd-application-controller",
+    groups: ["system:serviceaccounts", "system:authenticated"],
+  };
   for (let i = 0; i < variants; i++) {
     const svcKind = { group: "", version: "v1", kind: "Service" };
     const svcRes = { group: "", version: "v1", resource: "services" };
@@ -46,15 +76,62 @@ export function mix(s: Sizes, variants = 40): MixedReview[] {
     const created = metallbService(i, s);
     delete (created.spec as Record<string, unknown>).loadBalancerClass;
     delete (created as Record<string, unknown>).status;
-    out.push({ type: "service-create", path: "/mutate", body: review(`c-${i}`, { kind: svcKind, resource: svcRes, namespace: created.metadata.namespace, name: created.metadata.name, operation: "CREATE", userInfo: user, object: created, oldObject: null }) });
+    out.push({
+      type: "service-create",
+      path: "/mutate",
+      body: review(`c-${i}`, {
+        kind: svcKind,
+        resource: svcRes,
+        namespace: created.metadata.namespace,
+        name: created.metadata.name,
+        operation: "CREATE",
+        userInfo: user,
+        object: created,
+        oldObject: null,
+      }),
+    });
     // 2. an update that relabels a Service (relevant: labels decide serviceSelectors)
     const old = metallbService(i, s);
     const now = metallbService(i, s);
     now.metadata.labels = { ...now.metadata.labels, version: `v${i}` };
-    out.push({ type: "service-update", path: "/validate", body: review(`u-${i}`, { kind: svcKind, resource: svcRes, namespace: now.metadata.namespace, name: now.metadata.name, operation: "UPDATE", userInfo: user, object: now, oldObject: old }) });
+    out.push({
+      type: "service-update",
+      path: "/validate",
+      body: review(`u-${i}`, {
+        kind: svcKind,
+        resource: svcRes,
+        namespace: now.metadata.namespace,
+        name: now.metadata.name,
+        operation: "UPDATE",
+        userInfo: user,
+        object: now,
+        oldObject: old,
+      }),
+    });
     // 3. a new pool clear of everything
-    const pool = { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: `new-${i}`, namespace: "metallb-system" }, spec: { addresses: [`100.${64 + (i % 64)}.${i % 256}.0/24`, `fd00:99:${i.toString(16)}::/120`], autoAssign: true } };
-    out.push({ type: "pool-create", path: "/validate", body: review(`p-${i}`, { kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, resource: { group: "metallb.io", version: "v1beta1", resource: "ipaddresspools" }, namespace: "metallb-system", name: pool.metadata.name, operation: "CREATE", userInfo: user, object: pool, oldObject: null }) });
+    const pool = {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "IPAddressPool",
+      metadata: { name: `new-${i}`, namespace: "metallb-system" },
+      spec: {
+        addresses: [`100.${64 + (i % 64)}.${i % 256}.0/24`, `fd00:99:${i.toString(16)}::/120`],
+        autoAssign: true,
+      },
+    };
+    out.push({
+      type: "pool-create",
+      path: "/validate",
+      body: review(`p-${i}`, {
+        kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
+        resource: { group: "metallb.io", version: "v1beta1", resource: "ipaddresspools" },
+        namespace: "metallb-system",
+        name: pool.metadata.name,
+        operation: "CREATE",
+        userInfo: user,
+        object: pool,
+        oldObject: null,
+      }),
+    });
     // 4. a kube-vip DaemonSet with class isolation and a lease of its own
     const ds = {
       apiVersion: "apps/v1",
@@ -89,12 +166,39 @@ export function mix(s: Sizes, variants = 40): MixedReview[] {
         },
       },
     };
-    out.push({ type: "daemonset-create", path: "/validate", body: review(`d-${i}`, { kind: { group: "apps", version: "v1", kind: "DaemonSet" }, resource: { group: "apps", version: "v1", resource: "daemonsets" }, namespace: "kube-system", name: ds.metadata.name, operation: "CREATE", userInfo: user, object: ds, oldObject: null }) });
+    out.push({
+      type: "daemonset-create",
+      path: "/validate",
+      body: review(`d-${i}`, {
+        kind: { group: "apps", version: "v1", kind: "DaemonSet" },
+        resource: { group: "apps", version: "v1", resource: "daemonsets" },
+        namespace: "kube-system",
+        name: ds.metadata.name,
+        operation: "CREATE",
+        userInfo: user,
+        object: ds,
+        oldObject: null,
+      }),
+    });
     // 5. MetalLB's controller writing status on its own Service
     const st0 = metallbService(i + 1000, s);
     const st1 = metallbService(i + 1000, s);
     st0.status = { loadBalancer: { ingress: [] } } as never;
-    out.push({ type: "status-update", path: "/validate", body: review(`s-${i}`, { kind: svcKind, resource: svcRes, subResource: "status", namespace: st1.metadata.namespace, name: st1.metadata.name, operation: "UPDATE", userInfo: { username: "system:serviceaccount:metallb-system:controller" }, object: st1, oldObject: st0 }) });
+    out.push({
+      type: "status-update",
+      path: "/validate",
+      body: review(`s-${i}`, {
+        kind: svcKind,
+        resource: svcRes,
+        subResource: "status",
+        namespace: st1.metadata.namespace,
+        name: st1.metadata.name,
+        operation: "UPDATE",
+        userInfo: { username: "system:serviceaccount:metallb-system:controller" },
+        object: st1,
+        oldObject: st0,
+      }),
+    });
   }
   return out;
 }

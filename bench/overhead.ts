@@ -11,4 +11,6 @@ import { mix } from "./mix.js";
 const sizes = process.argv.includes("--quick") ? QUICK : FULL;
 const times = inProcess(sizes, mix(sizes));
 for (const [t, { lbguard: l, baseline: b }] of Object.entries(times))
-  console.log(`${t.padEnd(18)} lbguard ${l.toFixed(2).padStart(6)} µs   baseline ${b.toFixed(2).padStart(6)} µs   extra ${(l - b).toFixed(2).padStart(6)} µs`);
+  console.log(
+    `${t.padEnd(18)} lbguard ${l.toFixed(2).padStart(6)} µs   baseline ${b.toFixed(2).padStart(6)} µs   extra ${(l - b).toFixed(2).padStart(6)} µs`,
+  );

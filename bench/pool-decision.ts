@@ -23,7 +23,8 @@ const iterations = arg("iterations", 20_000);
 const policy = parsePolicy(BENCH_POLICY);
 const view = new MemoryView();
 const t0 = performance.now();
-for (const o of generate({ namespaces: 1000, pools, services: kvServices, kubeVipShare: 1, kubeVipRanges: 50 })) view.apply(o);
+for (const o of generate({ namespaces: 1000, pools, services: kvServices, kubeVipShare: 1, kubeVipRanges: 50 }))
+  view.apply(o);
 const loadMs = performance.now() - t0;
 
 const ip4 = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -31,14 +32,23 @@ function req(i: number): AdmissionInput {
   // three shapes: clear of everything, overlapping an existing pool, overlapping kube-vip Service addresses
   const kind = i % 3;
   const addr =
-    kind === 0 ? `${ip4(((100 << 24) | (i << 8)) >>> 0)}/24` : kind === 1 ? `${ip4(((10 << 24) | (64 << 16)) + (i % pools) * 16)}/28` : `${ip4(((172 << 24) | (16 << 16)) + (i % kvServices))}/30`;
+    kind === 0
+      ? `${ip4(((100 << 24) | (i << 8)) >>> 0)}/24`
+      : kind === 1
+        ? `${ip4(((10 << 24) | (64 << 16)) + (i % pools) * 16)}/28`
+        : `${ip4(((172 << 24) | (16 << 16)) + (i % kvServices))}/30`;
   return {
     uid: `u${i}`,
     kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
     operation: "CREATE",
     namespace: "metallb-system",
     userInfo: { username: "admin" },
-    object: { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: `new-${i}`, namespace: "metallb-system" }, spec: { addresses: [addr, "fd00:99::/120"] } },
+    object: {
+      apiVersion: "metallb.io/v1beta1",
+      kind: "IPAddressPool",
+      metadata: { name: `new-${i}`, namespace: "metallb-system" },
+      spec: { addresses: [addr, "fd00:99::/120"] },
+    },
   };
 }
 
@@ -87,4 +97,11 @@ for (let i = 0; i < scanIters; i++) {
   for (const a of allSvcIvs) if (overlaps(a, iv)) hits++;
 }
 const scanUs = ((performance.now() - s0) * 1000) / scanIters;
-console.log(JSON.stringify({ bench: "pool-create-linear-scan-for-contrast", entries: allPoolIvs.length + allSvcIvs.length, wallUsPerQuery: +scanUs.toFixed(1), hits }));
+console.log(
+  JSON.stringify({
+    bench: "pool-create-linear-scan-for-contrast",
+    entries: allPoolIvs.length + allSvcIvs.length,
+    wallUsPerQuery: +scanUs.toFixed(1),
+    hits,
+  }),
+);

@@ -22,8 +22,16 @@ const trivial: ReviewHandler = (w, body) => {
   const t0 = performance.now();
   if (burnUs) while ((performance.now() - t0) * 1000 < burnUs);
   const review = JSON.parse(body);
-  if (variant === "metrics") metrics.observe(w, review.request.kind.kind, review.request.operation, "allowed", (performance.now() - t0) / 1000);
-  return { status: 200, body: JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: review.request.uid, allowed: true } }) };
+  if (variant === "metrics")
+    metrics.observe(w, review.request.kind.kind, review.request.operation, "allowed", (performance.now() - t0) / 1000);
+  return {
+    status: 200,
+    body: JSON.stringify({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: review.request.uid, allowed: true },
+    }),
+  };
 };
 const norules: ReviewHandler = (w, body, ct) => {
   const t0 = performance.now();

@@ -149,7 +149,7 @@ export function formatIP(fam: Family, v: bigint): string {
   // longest run of >= 2 zero groups, first one on ties (RFC 5952, as Go does)
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -163,8 +163,14 @@ export function formatIP(fam: Family, v: bigint): string {
     i = j;
   }
   if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
+  const head = g
+    .slice(0, bestStart)
+    .map((x) => x.toString(16))
+    .join(":");
+  const tail = g
+    .slice(bestStart + bestLen)
+    .map((x) => x.toString(16))
+    .join(":");
   return `${head}::${tail}`;
 }
 

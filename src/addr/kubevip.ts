@@ -54,7 +54,14 @@ function parseNetipPrefix(s: string): Interval | undefined {
 export function parseKubeVipKey(key: string, value: unknown): KubeVipKey | undefined {
   const m = ADDRESS_KEY.exec(key);
   if (!m) return undefined;
-  const out: KubeVipKey = { key, kind: m[1] as "cidr" | "range", scope: m[2], reads: "range", entries: [], problems: [] };
+  const out: KubeVipKey = {
+    key,
+    kind: m[1] as "cidr" | "range",
+    scope: m[2],
+    reads: "range",
+    entries: [],
+    problems: [],
+  };
   if (typeof value !== "string") {
     out.problems.push(`is ${value === null ? "null" : typeof value}, not a string; quote it`);
     return out;
@@ -66,9 +73,12 @@ export function parseKubeVipKey(key: string, value: unknown): KubeVipKey | undef
   const asCidr = value.includes("/");
   out.reads = asCidr ? "cidr" : "range";
   const parts = value.split(",");
-  if (parts.some((p) => p !== p.trim())) out.problems.push(`has spaces around an entry; kube-vip does not trim them and fails on the whole value`);
+  if (parts.some((p) => p !== p.trim()))
+    out.problems.push(`has spaces around an entry; kube-vip does not trim them and fails on the whole value`);
   if (asCidr && parts.some((p) => !p.includes("/") && p.includes("-")))
-    out.problems.push(`mixes CIDRs and ranges; kube-vip reads the whole value as CIDRs and fails, so Services get no address`);
+    out.problems.push(
+      `mixes CIDRs and ranges; kube-vip reads the whole value as CIDRs and fails, so Services get no address`,
+    );
   for (const text of parts) {
     if (text === "") {
       out.entries.push({ key, text, error: "an empty entry (stray comma)" });
@@ -77,7 +87,8 @@ export function parseKubeVipKey(key: string, value: unknown): KubeVipKey | undef
     if (asCidr) {
       const iv = parseNetipPrefix(text);
       if (!iv) out.entries.push({ key, text, error: `"${text}" is not a CIDR kube-vip can parse` });
-      else if (text === "0.0.0.0/32") out.entries.push({ key, text, error: `0.0.0.0/32 means DHCP only as the whole value` });
+      else if (text === "0.0.0.0/32")
+        out.entries.push({ key, text, error: `0.0.0.0/32 means DHCP only as the whole value` });
       else out.entries.push({ key, text, iv });
       continue;
     }
@@ -89,8 +100,10 @@ export function parseKubeVipKey(key: string, value: unknown): KubeVipKey | undef
     const a = parseIP(halves[0]);
     const b = parseIP(halves[1]);
     if (!a || !b) out.entries.push({ key, text, error: `"${text}" is not a range of two IP addresses` });
-    else if (a.fam !== b.fam) out.entries.push({ key, text, error: `"${text}" mixes IPv4 and IPv6; kube-vip silently ignores it` });
-    else if (a.v > b.v) out.entries.push({ key, text, error: `"${text}" starts after it ends; kube-vip silently ignores it` });
+    else if (a.fam !== b.fam)
+      out.entries.push({ key, text, error: `"${text}" mixes IPv4 and IPv6; kube-vip silently ignores it` });
+    else if (a.v > b.v)
+      out.entries.push({ key, text, error: `"${text}" starts after it ends; kube-vip silently ignores it` });
     else out.entries.push({ key, text, iv: { fam: a.fam, lo: a.v, hi: b.v } });
   }
   return out;

@@ -16,7 +16,8 @@ export interface MetalLBEntry {
 }
 
 export function parseMetalLBEntry(text: string): MetalLBEntry {
-  if (typeof text !== "string") return { text: textOf(text), intervals: [], error: `invalid CIDR ${goQuote(textOf(text))}` };
+  if (typeof text !== "string")
+    return { text: textOf(text), intervals: [], error: `invalid CIDR ${goQuote(textOf(text))}` };
   if (text.indexOf("-") < 0) {
     const c = parseGoCIDR(text);
     if (!c) return { text, intervals: [], error: `invalid CIDR ${goQuote(text)}` };
@@ -26,7 +27,8 @@ export function parseMetalLBEntry(text: string): MetalLBEntry {
   const a = text.slice(0, dash);
   const b = text.slice(dash + 1);
   const start = parseIP(goTrimSpace(a));
-  if (!start) return { text, intervals: [], error: `invalid IP range ${goQuote(text)}: invalid start IP ${goQuote(a)}` };
+  if (!start)
+    return { text, intervals: [], error: `invalid IP range ${goQuote(text)}: invalid start IP ${goQuote(a)}` };
   const end = parseIP(goTrimSpace(b));
   if (!end) return { text, intervals: [], error: `invalid IP range ${goQuote(text)}: invalid end IP ${goQuote(b)}` };
   if (to16(start) > to16(end)) {

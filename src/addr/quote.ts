@@ -4,15 +4,33 @@ export function goQuote(s: string): string {
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
     switch (ch) {
-      case '"': out += '\\"'; continue;
-      case "\\": out += "\\\\"; continue;
-      case "\x07": out += "\\a"; continue;
-      case "\b": out += "\\b"; continue;
-      case "\f": out += "\\f"; continue;
-      case "\n": out += "\\n"; continue;
-      case "\r": out += "\\r"; continue;
-      case "\t": out += "\\t"; continue;
-      case "\v": out += "\\v"; continue;
+      case '"':
+        out += '\\"';
+        continue;
+      case "\\":
+        out += "\\\\";
+        continue;
+      case "\x07":
+        out += "\\a";
+        continue;
+      case "\b":
+        out += "\\b";
+        continue;
+      case "\f":
+        out += "\\f";
+        continue;
+      case "\n":
+        out += "\\n";
+        continue;
+      case "\r":
+        out += "\\r";
+        continue;
+      case "\t":
+        out += "\\t";
+        continue;
+      case "\v":
+        out += "\\v";
+        continue;
     }
     if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
     else if ((c >= 0x80 && c < 0xa0) || c === 0xad || c === 0xfeff || (c >= 0xd800 && c <= 0xdfff))

@@ -26,8 +26,7 @@ export interface AdmissionReviewOut {
 }
 
 export type Decoded =
-  | { ok: true; request: AdmissionInput; problem?: string }
-  | { ok: false; status: 400; message: string };
+  { ok: true; request: AdmissionInput; problem?: string } | { ok: false; status: 400; message: string };
 
 const OPERATIONS = new Set<Operation>(["CREATE", "UPDATE", "DELETE", "CONNECT"]);
 
@@ -49,7 +48,8 @@ export function isJsonContentType(ct: string | undefined): boolean {
  * `problem` set, so it is still answered with HTTP 200.
  */
 export function decodeReview(body: string, contentType: string | undefined): Decoded {
-  if (!isJsonContentType(contentType)) return { ok: false, status: 400, message: "content type must be application/json" };
+  if (!isJsonContentType(contentType))
+    return { ok: false, status: 400, message: "content type must be application/json" };
   if (body.length === 0) return { ok: false, status: 400, message: "empty body" };
   let doc: unknown;
   try {
@@ -67,7 +67,8 @@ export function decodeReview(body: string, contentType: string | undefined): Dec
     };
   const r = doc.request;
   if (!isObj(r)) return { ok: false, status: 400, message: "AdmissionReview has no request" };
-  if (typeof r.uid !== "string" || r.uid === "") return { ok: false, status: 400, message: "AdmissionReview request has no uid" };
+  if (typeof r.uid !== "string" || r.uid === "")
+    return { ok: false, status: 400, message: "AdmissionReview request has no uid" };
   // Validate the parsed request in place (it is ours), normalising only what is
   // missing or mistyped: copying every field costs measurable throughput.
   const problems: string[] = [];
@@ -88,7 +89,8 @@ export function decodeReview(body: string, contentType: string | undefined): Dec
       r[f] = null;
     }
   }
-  for (const f of ["subResource", "name", "namespace"] as const) if (r[f] !== undefined && typeof r[f] !== "string") r[f] = undefined;
+  for (const f of ["subResource", "name", "namespace"] as const)
+    if (r[f] !== undefined && typeof r[f] !== "string") r[f] = undefined;
   if (r.resource !== undefined && !isObj(r.resource)) r.resource = undefined;
   const ui = r.userInfo;
   if (ui !== undefined) {
@@ -222,12 +224,17 @@ export function buildPatch(original: KubeObject, changes: Change[]): jsonpatch.O
       // missing parents: add them, holding the new value
       let value: unknown = c.value;
       for (let i = c.path.length - 1; i > depth; i--) value = { [c.path[i]]: value };
-      ops.push({ op: (node as Record<string, unknown>)[key] === undefined ? "add" : "replace", path: ptr(c.path.slice(0, depth + 1)), value });
+      ops.push({
+        op: (node as Record<string, unknown>)[key] === undefined ? "add" : "replace",
+        path: ptr(c.path.slice(0, depth + 1)),
+        value,
+      });
       continue;
     }
     const before = (node as Record<string, unknown>)[key];
     const prefix = ptr(c.path.slice(0, depth));
-    for (const op of jsonpatch.compare(before === undefined ? {} : { [key]: before }, { [key]: c.value })) ops.push({ ...op, path: prefix + op.path });
+    for (const op of jsonpatch.compare(before === undefined ? {} : { [key]: before }, { [key]: c.value }))
+      ops.push({ ...op, path: prefix + op.path });
   }
   return ops;
 }

@@ -40,12 +40,22 @@ export interface Decision {
 }
 
 /** Decide one decoded request; used by the server and by tests. */
-export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, view: ClusterView, log?: Logger): Decision {
+export function decide(
+  webhook: Webhook,
+  req: AdmissionInput,
+  policy: Policy,
+  view: ClusterView,
+  log?: Logger,
+): Decision {
   try {
     const verdict = webhook === "mutate" ? mutate(req, view, policy) : validate(req, view, policy);
     const warnings = verdict.warnings.length ? composeWarnings(verdict.warnings.map((f) => f.message)) : undefined;
     if (verdict.denials.length)
-      return { response: denied(req.uid, composeMessage(verdict.denials.map((f) => f.message)), warnings), verdict, decision: "denied" };
+      return {
+        response: denied(req.uid, composeMessage(verdict.denials.map((f) => f.message)), warnings),
+        verdict,
+        decision: "denied",
+      };
     if (webhook === "mutate" && verdict.mutation && req.object) {
       const ops = buildPatch(req.object, verdict.mutation.changes);
       if (ops.length) return { response: patched(req.uid, ops, warnings), verdict, decision: "patched" };
@@ -55,7 +65,11 @@ export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, vi
     log?.error({ err: e, uid: req.uid, kind: req.kind?.kind }, "rule evaluation failed");
     const open = policy.failureMode === "open";
     return {
-      response: errored(req.uid, `lbguard internal error while checking this ${req.kind?.kind || "object"}: ${(e as Error)?.message ?? e}`, open),
+      response: errored(
+        req.uid,
+        `lbguard internal error while checking this ${req.kind?.kind || "object"}: ${(e as Error)?.message ?? e}`,
+        open,
+      ),
       decision: "error",
     };
   }
@@ -73,10 +87,13 @@ function logDecision(log: Logger, webhook: Webhook, req: AdmissionInput, d: Deci
     user: req.userInfo?.username,
   };
   if (d.verdict) {
-    for (const f of d.verdict.denials) log.info({ ...base, decision: "deny", rule: f.rule, family: f.family }, f.message);
-    for (const f of d.verdict.warnings) log.info({ ...base, decision: "warn", rule: f.rule, family: f.family }, f.message);
+    for (const f of d.verdict.denials)
+      log.info({ ...base, decision: "deny", rule: f.rule, family: f.family }, f.message);
+    for (const f of d.verdict.warnings)
+      log.info({ ...base, decision: "warn", rule: f.rule, family: f.family }, f.message);
   }
-  if (log.isLevelEnabled("debug")) log.debug({ ...base, decision: d.decision, patch: d.response.patch !== undefined }, "review answered");
+  if (log.isLevelEnabled("debug"))
+    log.debug({ ...base, decision: d.decision, patch: d.response.patch !== undefined }, "review answered");
 }
 
 export function createReviewHandler(src: DecisionSources, metrics: Metrics | undefined, log: Logger): ReviewHandler {
@@ -96,7 +113,10 @@ export function createReviewHandler(src: DecisionSources, metrics: Metrics | und
     }
     const req = dec.request;
     if (dec.problem) {
-      const d: Decision = { response: errored(req.uid, `lbguard cannot judge this review: ${dec.problem}`, false, 400), decision: "invalid" };
+      const d: Decision = {
+        response: errored(req.uid, `lbguard cannot judge this review: ${dec.problem}`, false, 400),
+        decision: "invalid",
+      };
       return finish(webhook, req, d, t0);
     }
     const policy = src.policy();

@@ -74,7 +74,9 @@ export function resourceName(o: KubeObject): string {
 }
 
 export function isKubeObject(o: KubeObject): boolean {
-  return typeof o.apiVersion === "string" && typeof o.kind === "string" && !!o.metadata && typeof o.metadata === "object";
+  return (
+    typeof o.apiVersion === "string" && typeof o.kind === "string" && !!o.metadata && typeof o.metadata === "object"
+  );
 }
 
 export interface CheckRun {
@@ -83,7 +85,12 @@ export interface CheckRun {
   skipped: number;
 }
 
-export function checkObjects(objects: ManifestObject[], policy: Policy, view: MemoryView, defaultNamespace = "default"): CheckRun {
+export function checkObjects(
+  objects: ManifestObject[],
+  policy: Policy,
+  view: MemoryView,
+  defaultNamespace = "default",
+): CheckRun {
   const reports: ObjectReport[] = [];
   const findings: CheckFinding[] = [];
   let skipped = 0;
@@ -95,7 +102,8 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
     let object: KubeObject = m.object;
     const kind = textOf(object.kind);
     const namespaced = !CLUSTER_SCOPED.has(kind);
-    if (namespaced && !object.metadata?.namespace) object = { ...object, metadata: { ...object.metadata, namespace: defaultNamespace } };
+    if (namespaced && !object.metadata?.namespace)
+      object = { ...object, metadata: { ...object.metadata, namespace: defaultNamespace } };
     const namespace = namespaced ? (object.metadata!.namespace as string) : undefined;
     const name = textOf(object.metadata?.name ?? object.metadata?.generateName ?? "");
     const req: AdmissionInput = {
@@ -108,11 +116,22 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
       object,
       oldObject: null,
     };
-    const report: ObjectReport = { file: m.file, index: m.index, kind, namespace, name, resource: resourceName(object), denied: false, warnings: [], mutations: [] };
+    const report: ObjectReport = {
+      file: m.file,
+      index: m.index,
+      kind,
+      namespace,
+      name,
+      resource: resourceName(object),
+      denied: false,
+      warnings: [],
+      mutations: [],
+    };
     const at = { file: m.file, index: m.index, kind, namespace, name };
 
     const mv = mutate(req, view, policy);
-    for (const w of mv.warnings) report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message });
+    for (const w of mv.warnings)
+      (report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message }));
     if (mv.denials.length) {
       report.denied = true;
       report.webhook = WEBHOOKS.defaultClass;
@@ -124,10 +143,16 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
     if (mv.mutation && buildPatch(object, mv.mutation.changes).length) {
       object = applyMutation(object, mv.mutation);
       report.mutations.push(mv.mutation.description);
-      findings.push({ ...at, decision: "mutate", rule: "service.default-class", message: `would ${mv.mutation.description}` });
+      findings.push({
+        ...at,
+        decision: "mutate",
+        rule: "service.default-class",
+        message: `would ${mv.mutation.description}`,
+      });
     }
     const vv = validate({ ...req, object }, view, policy);
-    for (const w of vv.warnings) report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message });
+    for (const w of vv.warnings)
+      (report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message }));
     for (const f of vv.denials) findings.push({ ...at, decision: "deny", rule: f.rule, message: f.message });
     if (vv.denials.length) {
       report.denied = true;
@@ -145,7 +170,13 @@ export function checkObjects(objects: ManifestObject[], policy: Policy, view: Me
 /** kubectl's words for one object. */
 export function kubectlLines(r: ObjectReport): string[] {
   const lines = r.warnings.map((w) => `Warning: ${w}`);
-  if (r.denied) lines.push(`Error from server (Forbidden): error when creating "${r.file}": admission webhook "${r.webhook}" denied the request: ${r.denial}`);
-  else lines.push(`${r.resource} created (dry run)${r.mutations.length ? `: lbguard ${r.mutations.map((x) => `would ${x}`).join(", ")}` : ""}`);
+  if (r.denied)
+    lines.push(
+      `Error from server (Forbidden): error when creating "${r.file}": admission webhook "${r.webhook}" denied the request: ${r.denial}`,
+    );
+  else
+    lines.push(
+      `${r.resource} created (dry run)${r.mutations.length ? `: lbguard ${r.mutations.map((x) => `would ${x}`).join(", ")}` : ""}`,
+    );
   return lines;
 }

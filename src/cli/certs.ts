@@ -27,7 +27,9 @@ export async function certsMain(o: CertsOptions): Promise<number> {
     if (p.changed) writeDir(o.out, p.material);
     say(`${o.out}: ${p.changed ? "written" : "unchanged"}`);
   } else if (p.changed) {
-    say(`Secret ${secretRef.namespace}/${secretRef.name}: ${await writeSecret(kc!, secretRef, p.material, existing.resourceVersion)}`);
+    say(
+      `Secret ${secretRef.namespace}/${secretRef.name}: ${await writeSecret(kc!, secretRef, p.material, existing.resourceVersion)}`,
+    );
   } else say(`Secret ${secretRef.namespace}/${secretRef.name}: unchanged`);
   for (const name of o.webhookConfig) for (const line of await patchCABundle(kc!, name, p.caBundle)) say(line);
   say(`serving certificate valid until ${p.notAfter.toISOString()}`);

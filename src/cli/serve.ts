@@ -60,11 +60,21 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
     metrics.cacheSynced.labels("snapshot").set(1);
   } else {
     const { startLiveSource } = await import("../cluster/sources/live.js");
-    source = await startLiveSource({ kubeconfig: o.kubeconfig, policy: () => policy.current, onPolicyChange: (cb) => policy.onChange(cb), log, metrics });
+    source = await startLiveSource({
+      kubeconfig: o.kubeconfig,
+      policy: () => policy.current,
+      onPolicyChange: (cb) => policy.onChange(cb),
+      log,
+      metrics,
+    });
   }
 
   let shuttingDown = false;
-  const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view(), prepare: source.prepare }, metrics, log);
+  const handler = createReviewHandler(
+    { policy: () => policy.current, view: () => source.view(), prepare: source.prepare },
+    metrics,
+    log,
+  );
   const server = await startServer({
     port: o.port,
     host: o.host,
@@ -79,19 +89,26 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
       return { ready: reasons.length === 0, reasons };
     },
   });
-  const certWatch = watchPaths([join(certDir, CERT_FILE), join(certDir, KEY_FILE)], () => {
-    try {
-      const next = loadServingPair(certDir);
-      server.setCertificate(next);
-      pair = next;
-      metrics.certExpiry.set(next.notAfter.getTime() / 1000);
-      log.info({ notAfter: next.notAfter.toISOString() }, "serving certificate reloaded");
-    } catch (e) {
-      log.error({ err: (e as Error).message }, "new serving certificate unusable; keeping the current one");
-    }
-  }, 1000);
+  const certWatch = watchPaths(
+    [join(certDir, CERT_FILE), join(certDir, KEY_FILE)],
+    () => {
+      try {
+        const next = loadServingPair(certDir);
+        server.setCertificate(next);
+        pair = next;
+        metrics.certExpiry.set(next.notAfter.getTime() / 1000);
+        log.info({ notAfter: next.notAfter.toISOString() }, "serving certificate reloaded");
+      } catch (e) {
+        log.error({ err: (e as Error).message }, "new serving certificate unusable; keeping the current one");
+      }
+    },
+    1000,
+  );
   const m = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
-  log.info({ port: server.port, metricsPort: m.port, certDir, policy: o.policy, state: o.state }, `lbguard serving on https://localhost:${server.port}`);
+  log.info(
+    { port: server.port, metricsPort: m.port, certDir, policy: o.policy, state: o.state },
+    `lbguard serving on https://localhost:${server.port}`,
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

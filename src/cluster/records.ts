@@ -129,7 +129,9 @@ export function poolRecord(o: KubeObject, defaultNs = ""): PoolRec {
       sa && typeof sa === "object"
         ? {
             priority: typeof sa.priority === "number" ? sa.priority : undefined,
-            namespaces: Array.isArray(sa.namespaces) ? sa.namespaces.filter((x): x is string => typeof x === "string") : [],
+            namespaces: Array.isArray(sa.namespaces)
+              ? sa.namespaces.filter((x): x is string => typeof x === "string")
+              : [],
             namespaceSelectors: selectors(sa.namespaceSelectors),
             serviceSelectors: selectors(sa.serviceSelectors),
           }
@@ -148,7 +150,8 @@ export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
   };
   const addrs: ServiceAddr[] = [];
   const add = (text: string, ip: IP, how: string) => {
-    if (!addrs.some((x) => x.fam === ip.fam && x.lo === ip.v)) addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, how, svc: rec, handle: undefined });
+    if (!addrs.some((x) => x.fam === ip.fam && x.lo === ip.v))
+      addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, how, svc: rec, handle: undefined });
   };
   for (const a of assignedIPs(svc)) add(a.text, a.ip, "status");
   for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip, r.source);
@@ -230,7 +233,8 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
       );
       if (ref && typeof ref.kind === "string" && typeof ref.name === "string") {
         owner = { kind: ref.kind, name: ref.name };
-        instance = ref.kind === "ReplicaSet" ? `ReplicaSet/${namespace}/${ref.name}` : `${ref.kind}/${namespace}/${ref.name}`;
+        instance =
+          ref.kind === "ReplicaSet" ? `ReplicaSet/${namespace}/${ref.name}` : `${ref.kind}/${namespace}/${ref.name}`;
       }
     }
   }
@@ -250,7 +254,9 @@ export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined 
   const group = apiGroup(o.apiVersion);
   switch (kind) {
     case "Namespace":
-      return group === "" ? { kind: "Namespace", name: str(o.metadata?.name), labels: stringMap(o.metadata?.labels) } : undefined;
+      return group === ""
+        ? { kind: "Namespace", name: str(o.metadata?.name), labels: stringMap(o.metadata?.labels) }
+        : undefined;
     case "IPAddressPool":
       return group === "metallb.io" ? poolRecord(o, defaultNs) : undefined;
     case "Service":
@@ -259,7 +265,12 @@ export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined 
       if (group !== "") return undefined;
       const data = stringMap(o.data);
       if (!Object.keys(data).some(isAddressKey)) return undefined;
-      return { kind: "ConfigMap", namespace: str(o.metadata?.namespace) || defaultNs, name: str(o.metadata?.name), keys: parseKubeVipData(data) };
+      return {
+        kind: "ConfigMap",
+        namespace: str(o.metadata?.namespace) || defaultNs,
+        name: str(o.metadata?.name),
+        keys: parseKubeVipData(data),
+      };
     }
     default:
       if (isWorkloadKind(kind) && (kind === "Pod" ? group === "" : group === "apps")) {

@@ -25,11 +25,13 @@ function pick(src: Obj | undefined, keep: (k: string) => boolean): Obj | undefin
   return out;
 }
 
-const SERVICE_ANNOTATION = (k: string) => k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k.startsWith("kube-vip.io/");
+const SERVICE_ANNOTATION = (k: string) =>
+  k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k.startsWith("kube-vip.io/");
 
 export function slimService(o: Obj): KubeObject {
   const spec = o.spec ?? {};
-  if (spec.type !== "LoadBalancer") return { apiVersion: "v1", kind: "Service", metadata: meta(o), spec: { type: spec.type } };
+  if (spec.type !== "LoadBalancer")
+    return { apiVersion: "v1", kind: "Service", metadata: meta(o), spec: { type: spec.type } };
   const annotations = pick(o.metadata?.annotations, SERVICE_ANNOTATION);
   const s: Obj = { type: "LoadBalancer" };
   if (spec.loadBalancerClass) s.loadBalancerClass = spec.loadBalancerClass;
@@ -56,7 +58,12 @@ export function slimPool(o: Obj): KubeObject {
     apiVersion: "metallb.io/v1beta1",
     kind: "IPAddressPool",
     metadata: meta(o),
-    spec: { addresses: spec.addresses, autoAssign: spec.autoAssign, avoidBuggyIPs: spec.avoidBuggyIPs, serviceAllocation: spec.serviceAllocation },
+    spec: {
+      addresses: spec.addresses,
+      autoAssign: spec.autoAssign,
+      avoidBuggyIPs: spec.avoidBuggyIPs,
+      serviceAllocation: spec.serviceAllocation,
+    },
   };
 }
 
@@ -68,9 +75,20 @@ function slimPodSpec(ps: Obj | undefined): Obj | undefined {
   if (!ps) return undefined;
   const containers = (Array.isArray(ps.containers) ? ps.containers : [])
     .filter((c: Obj) => kubeVipImageKind(c?.image))
-    .map((c: Obj) => ({ name: c.name, image: c.image, command: c.command, args: c.args, env: c.env, envFrom: c.envFrom }));
+    .map((c: Obj) => ({
+      name: c.name,
+      image: c.image,
+      command: c.command,
+      args: c.args,
+      env: c.env,
+      envFrom: c.envFrom,
+    }));
   if (!containers.length) return undefined;
-  const volumes = Array.isArray(ps.volumes) ? ps.volumes.filter((v: Obj) => v?.hostPath).map((v: Obj) => ({ name: v.name, hostPath: { path: v.hostPath.path } })) : undefined;
+  const volumes = Array.isArray(ps.volumes)
+    ? ps.volumes
+        .filter((v: Obj) => v?.hostPath)
+        .map((v: Obj) => ({ name: v.name, hostPath: { path: v.hostPath.path } }))
+    : undefined;
   return {
     containers,
     nodeName: ps.nodeName,

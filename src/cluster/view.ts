@@ -39,7 +39,11 @@ export interface ClusterView {
   forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void;
   service(namespace: string, name: string): ServiceRec | undefined;
   /** addresses of LoadBalancer Services of class `cls` overlapping iv */
-  forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void;
+  forEachServiceAddr(
+    cls: string | null,
+    iv: Interval,
+    fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void,
+  ): void;
   configMap(namespace: string, name: string): ConfigMapRec | undefined;
   forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void;
   workloads(): Iterable<WorkloadRec>;
@@ -65,7 +69,10 @@ export class MemoryView implements ClusterView {
   private readonly poolIndex = new IntervalIndex<PoolHit>();
   private readonly servicesByKey = new Map<string, ServiceRec>();
   private readonly serviceIndex = new Map<string, IntervalIndex<ServiceAddr>>();
-  private readonly configMaps = new Map<string, Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>>();
+  private readonly configMaps = new Map<
+    string,
+    Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>
+  >();
   private readonly workloadsByKey = new Map<string, WorkloadRec>();
   private readonly vipIndex = new IntervalIndex<{ w: WorkloadRec; vip: VIPSetting }>();
   private readonly vipHandles = new Map<string, IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[]>();
@@ -121,7 +128,8 @@ export class MemoryView implements ClusterView {
         const key = objectKey(rec.kind, rec.namespace, rec.name);
         this.removeKey(rec.kind, rec.namespace, rec.name);
         const handles: IndexEntry<PoolHit>[] = [];
-        for (const entry of rec.entries) for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
+        for (const entry of rec.entries)
+          for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
         this.poolsByKey.set(key, { rec, handles });
         return;
       }
@@ -147,7 +155,10 @@ export class MemoryView implements ClusterView {
         this.removeKey(rec.kind, rec.namespace, rec.name);
         this.workloadsByKey.set(key, rec);
         const handles: IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[] = [];
-        for (const c of rec.kubeVip) for (const vip of c.controlPlaneVIPs) if (vip.ip) handles.push(this.vipIndex.insert({ fam: vip.ip.fam, lo: vip.ip.v, hi: vip.ip.v }, { w: rec, vip }));
+        for (const c of rec.kubeVip)
+          for (const vip of c.controlPlaneVIPs)
+            if (vip.ip)
+              handles.push(this.vipIndex.insert({ fam: vip.ip.fam, lo: vip.ip.v, hi: vip.ip.v }, { w: rec, vip }));
         if (handles.length) this.vipHandles.set(key, handles);
       }
     }
@@ -189,7 +200,9 @@ export class MemoryView implements ClusterView {
   /** Drop every record of a kind (a relist replaces them all). */
   clearKind(kind: string): void {
     const keys: [string, string][] = [];
-    const collect = (m: Map<string, { rec: { namespace: string; name: string } } | { namespace: string; name: string }>) => {
+    const collect = (
+      m: Map<string, { rec: { namespace: string; name: string } } | { namespace: string; name: string }>,
+    ) => {
       for (const v of m.values()) {
         const r = "rec" in v ? v.rec : v;
         keys.push([r.namespace, r.name]);
@@ -209,7 +222,8 @@ export class MemoryView implements ClusterView {
         this.configMaps.clear();
         return;
       default:
-        for (const w of [...this.workloadsByKey.values()]) if (w.kind === kind) this.removeKey(w.kind, w.namespace, w.name);
+        for (const w of [...this.workloadsByKey.values()])
+          if (w.kind === kind) this.removeKey(w.kind, w.namespace, w.name);
         return;
     }
     for (const [ns, n] of keys) this.removeKey(kind, ns, n);
@@ -246,19 +260,30 @@ export class MemoryView implements ClusterView {
 
   pools(namespace?: string): PoolRec[] {
     const out: PoolRec[] = [];
-    for (const { rec } of this.poolsByKey.values()) if (namespace === undefined || rec.namespace === namespace) out.push(rec);
+    for (const { rec } of this.poolsByKey.values())
+      if (namespace === undefined || rec.namespace === namespace) out.push(rec);
     return out;
   }
 
-  forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void {
-    this.poolIndex.forEachOverlap(iv, (e) => (e.value.pool.namespace === namespace ? fn(e.value.pool, e.value.entry) : false));
+  forEachPoolOverlap(
+    namespace: string,
+    iv: Interval,
+    fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void,
+  ): void {
+    this.poolIndex.forEachOverlap(iv, (e) =>
+      e.value.pool.namespace === namespace ? fn(e.value.pool, e.value.entry) : false,
+    );
   }
 
   service(namespace: string, name: string): ServiceRec | undefined {
     return this.servicesByKey.get(`${namespace}/${name}`);
   }
 
-  forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
+  forEachServiceAddr(
+    cls: string | null,
+    iv: Interval,
+    fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void,
+  ): void {
     this.serviceIndex.get(classKey(cls))?.forEachOverlap(iv, (e) => fn(e.value.svc, e.value));
   }
 
@@ -266,8 +291,16 @@ export class MemoryView implements ClusterView {
     return this.configMaps.get(namespace)?.get(name)?.rec;
   }
 
-  forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void {
-    this.configMaps.get(namespace)?.get(name)?.index.forEachOverlap(iv, (e) => fn(e.value));
+  forEachConfigMapOverlap(
+    namespace: string,
+    name: string,
+    iv: Interval,
+    fn: (e: KubeVipEntry) => boolean | void,
+  ): void {
+    this.configMaps
+      .get(namespace)
+      ?.get(name)
+      ?.index.forEachOverlap(iv, (e) => fn(e.value));
   }
 
   workloads(): Iterable<WorkloadRec> {

@@ -55,7 +55,8 @@ function flatten(doc: unknown, out: KubeObject[]): void {
       if (it && typeof it === "object" && !Array.isArray(it)) {
         const item = it as KubeObject;
         // typed lists from the API carry no kind/apiVersion on their items
-        if (itemKind && item.kind === undefined) flatten({ ...item, kind: itemKind, apiVersion: item.apiVersion ?? o.apiVersion }, out);
+        if (itemKind && item.kind === undefined)
+          flatten({ ...item, kind: itemKind, apiVersion: item.apiVersion ?? o.apiVersion }, out);
         else flatten(item, out);
       }
     }
@@ -65,9 +66,13 @@ function flatten(doc: unknown, out: KubeObject[]): void {
 }
 
 /** Parse one manifest text; a syntax error rejects the whole file (nothing half-read). */
-export function parseManifestText(text: string, file: string, strict = false): { objects: KubeObject[]; error?: string } {
+export function parseManifestText(
+  text: string,
+  file: string,
+  strict = false,
+): { objects: KubeObject[]; error?: string } {
   const out: KubeObject[] = [];
-  if (extname(file).toLowerCase() === ".json" || /^\s*[[{]/.test(text) && !text.includes("\n---")) {
+  if (extname(file).toLowerCase() === ".json" || (/^\s*[[{]/.test(text) && !text.includes("\n---"))) {
     try {
       flatten(JSON.parse(text), out);
       return { objects: out };
@@ -82,14 +87,21 @@ export function parseManifestText(text: string, file: string, strict = false): {
     if (d.errors.length) {
       const e = d.errors[0];
       const pos = e.linePos?.[0];
-      return { objects: [], error: `${pos ? `line ${pos.line}: ` : ""}${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}` };
+      return {
+        objects: [],
+        error: `${pos ? `line ${pos.line}: ` : ""}${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
+      };
     }
     flatten(d.toJS({ maxAliasCount: 100 }), out);
   }
   return { objects: out };
 }
 
-export function readManifests(paths: string[], stdin?: () => string, opts: { strict?: boolean } = {}): { objects: ManifestObject[]; errors: ManifestError[] } {
+export function readManifests(
+  paths: string[],
+  stdin?: () => string,
+  opts: { strict?: boolean } = {},
+): { objects: ManifestObject[]; errors: ManifestError[] } {
   const objects: ManifestObject[] = [];
   const errors: ManifestError[] = [];
   const read = (file: string, text: string) => {

@@ -54,7 +54,11 @@ export function serviceClass(svc: ServiceLike | undefined | null): string | null
 }
 
 /** MetalLB's valueForAnnotation: the metallb.io key wins whenever present, even empty. */
-export function metallbAnnotation(ann: Annotations, stable: string, deprecated: string): { key: string; value: string } | undefined {
+export function metallbAnnotation(
+  ann: Annotations,
+  stable: string,
+  deprecated: string,
+): { key: string; value: string } | undefined {
   if (Object.prototype.hasOwnProperty.call(ann, stable)) return { key: stable, value: ann[stable] };
   if (Object.prototype.hasOwnProperty.call(ann, deprecated)) return { key: deprecated, value: ann[deprecated] };
   return undefined;

@@ -58,9 +58,7 @@ export const DEFAULT_SVC_LEASE = "plndr-svcs-lock";
 export type Claims = { all: true } | { all: false; classes: Set<string | null> };
 
 export type Coordination =
-  | { kind: "lease"; namespace: string; name: string }
-  | { kind: "per-service" }
-  | { kind: "none" };
+  { kind: "lease"; namespace: string; name: string } | { kind: "per-service" } | { kind: "none" };
 
 export interface InvalidBool {
   key: string;
@@ -137,7 +135,14 @@ export const BOOL_ENV = [
 ];
 
 /** The six options read only when svc_enable env is non-empty. */
-export const SVC_GATED = ["svc_election", "lb_class_only", "lb_class_name", "lb_class_legacy_handling", "svc_namespace", "svc_leasename"];
+export const SVC_GATED = [
+  "svc_election",
+  "lb_class_only",
+  "lb_class_name",
+  "lb_class_legacy_handling",
+  "svc_namespace",
+  "svc_leasename",
+];
 
 /** Booleans parsed whatever svc_enable says (svc_enable and the gated ones are read with their settings). */
 const UNGATED_BOOL_ENV = new Set(BOOL_ENV.filter((k) => k !== "svc_enable" && !SVC_GATED.includes(k)));
@@ -275,7 +280,8 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
   const unverifiable: string[] = [];
   const ignoredEnv: string[] = [];
 
-  for (const [k, f] of flags.bools) if (f.value === undefined) invalidBools.push({ key: `--${k}`, from: "flag", raw: f.raw });
+  for (const [k, f] of flags.bools)
+    if (f.value === undefined) invalidBools.push({ key: `--${k}`, from: "flag", raw: f.raw });
 
   const svcEnvRaw = env.value("svc_enable");
   const svcGate = svcEnvRaw !== undefined && svcEnvRaw !== "";
@@ -306,7 +312,8 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
       if (gated && !svcGate) ignoredEnv.push(key);
       else return { value: raw, from: "env", key, raw };
     }
-    if (flag && flags.strings.has(flag)) return { value: flags.strings.get(flag)!, from: "flag", key: `--${flag}`, raw: flags.strings.get(flag) };
+    if (flag && flags.strings.has(flag))
+      return { value: flags.strings.get(flag)!, from: "flag", key: `--${flag}`, raw: flags.strings.get(flag) };
     return { value: def, from: "default", key };
   };
 
@@ -315,7 +322,8 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
   for (const [name, raw] of env.entries()) {
     const key = name === "EGRESS_CLEAN" ? (env.value("egress_clean") ? undefined : "egress_clean") : name;
     if (!key || !UNGATED_BOOL_ENV.has(key)) continue;
-    if (raw !== "" && goParseBool(raw) === undefined && !invalidBools.some((b) => b.key === key)) invalidBools.push({ key, from: "env", raw });
+    if (raw !== "" && goParseBool(raw) === undefined && !invalidBools.some((b) => b.key === key))
+      invalidBools.push({ key, from: "env", raw });
   }
 
   const services = boolSetting("svc_enable", "services", false);
@@ -325,7 +333,12 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
   const lbClassLegacy = boolSetting("lb_class_legacy_handling", "lbClassNameLegacyHandling", true, true);
   let lbClassName = stringSetting("lb_class_name", "lbClassName", DEFAULT_CLASS, true);
   // Since v0.8.1 lb_class_name is read with os.LookupEnv: present but empty sets "".
-  if (svcGate && env.has("lb_class_name") && env.value("lb_class_name") === "" && !versionBefore(version, V_LEGACY_SWITCH))
+  if (
+    svcGate &&
+    env.has("lb_class_name") &&
+    env.value("lb_class_name") === "" &&
+    !versionBefore(version, V_LEGACY_SWITCH)
+  )
     lbClassName = { value: "", from: "env", key: "lb_class_name", raw: "" };
   const svcNs = stringSetting("svc_namespace", undefined, "", true);
   const svcLease = stringSetting("svc_leasename", "servicesLeaseName", DEFAULT_SVC_LEASE, true);
@@ -340,8 +353,24 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
   // inferred (v1.0.0), not confirmed.
   const workerEra = !versionBefore(version, V_WORKER);
   const mode: KubeVipConfig["mode"] = workerEra
-    ? arp.value ? "arp" : bgp.value ? "bgp" : table.value ? "table" : wg.value ? "wireguard" : "none"
-    : bgp.value ? "bgp" : arp.value ? "arp" : wg.value ? "wireguard" : table.value ? "table" : "none";
+    ? arp.value
+      ? "arp"
+      : bgp.value
+        ? "bgp"
+        : table.value
+          ? "table"
+          : wg.value
+            ? "wireguard"
+            : "none"
+    : bgp.value
+      ? "bgp"
+      : arp.value
+        ? "arp"
+        : wg.value
+          ? "wireguard"
+          : table.value
+            ? "table"
+            : "none";
   const leaderElection = boolSetting("vip_leaderelection", "leaderElection", false);
 
   // What lbguard cannot see.
@@ -379,7 +408,9 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
     const name = svcLease.value;
     const slash = name.indexOf("/");
     coordination =
-      slash > 0 ? { kind: "lease", namespace: name.slice(0, slash), name: name.slice(slash + 1) } : { kind: "lease", namespace: leaseNs, name };
+      slash > 0
+        ? { kind: "lease", namespace: name.slice(0, slash), name: name.slice(slash + 1) }
+        : { kind: "lease", namespace: leaseNs, name };
   }
 
   const controlPlaneVIPs: VIPSetting[] = [];
@@ -389,7 +420,8 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
     let src: Setting<string> | undefined;
     if (addr) src = { value: addr, from: "env", key: "address", raw: addr };
     else if (vipAddr) src = { value: vipAddr, from: "env", key: "vip_address", raw: vipAddr };
-    else if (flags.strings.get("address")) src = { value: flags.strings.get("address")!, from: "flag", key: "--address" };
+    else if (flags.strings.get("address"))
+      src = { value: flags.strings.get("address")!, from: "flag", key: "--address" };
     else if (flags.strings.get("vip")) src = { value: flags.strings.get("vip")!, from: "flag", key: "--vip" };
     if (src)
       for (const part of src.value.split(","))
@@ -441,7 +473,12 @@ export function cloudProviderConfig(c: ContainerSpec): CloudProviderConfig {
   const env = envView(c.env);
   const invalidBools: InvalidBool[] = [];
   const unverifiable: string[] = [];
-  for (const n of ["KUBEVIP_ENABLE_LOADBALANCERCLASS", "KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME", "KUBEVIP_NAMESPACE", "KUBEVIP_CONFIG_MAP"])
+  for (const n of [
+    "KUBEVIP_ENABLE_LOADBALANCERCLASS",
+    "KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME",
+    "KUBEVIP_NAMESPACE",
+    "KUBEVIP_CONFIG_MAP",
+  ])
     if (env.fromRef(n)) unverifiable.push(`${n} (valueFrom)`);
   if (Array.isArray(c.envFrom) && c.envFrom.length) unverifiable.push("envFrom");
   const raw = env.value("KUBEVIP_ENABLE_LOADBALANCERCLASS");
@@ -459,7 +496,10 @@ export function cloudProviderConfig(c: ContainerSpec): CloudProviderConfig {
     image,
     claims: { all: false, classes: new Set([enabled ? name : null]) },
     classSource,
-    configMap: { namespace: env.value("KUBEVIP_NAMESPACE") || "kube-system", name: env.value("KUBEVIP_CONFIG_MAP") || "kubevip" },
+    configMap: {
+      namespace: env.value("KUBEVIP_NAMESPACE") || "kube-system",
+      name: env.value("KUBEVIP_CONFIG_MAP") || "kubevip",
+    },
     invalidBools,
     unverifiable,
   };

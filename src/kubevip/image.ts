@@ -45,7 +45,8 @@ export function kubeVipImageKind(image: string | undefined): "kube-vip" | "cloud
 
 export function imageKindOf(ref: ImageRef): "kube-vip" | "cloud-provider" | undefined {
   const { name } = ref;
-  if (name === "kube-vip-cloud-provider" || name === "mirrored-kube-vip-kube-vip-cloud-provider") return "cloud-provider";
+  if (name === "kube-vip-cloud-provider" || name === "mirrored-kube-vip-kube-vip-cloud-provider")
+    return "cloud-provider";
   if (name === "kube-vip" || name === "kube-vip-iptables") return "kube-vip";
   if (name.startsWith("mirrored-kube-vip-kube-vip")) return "kube-vip";
   return undefined;

@@ -10,7 +10,12 @@ interface Values {
   name: string;
   help: string;
   type: "counter" | "histogram";
-  values: { labels?: Record<string, string | number>; sharedLabels?: Record<string, string>; value: number; metricName?: string }[];
+  values: {
+    labels?: Record<string, string | number>;
+    sharedLabels?: Record<string, string>;
+    value: number;
+    metricName?: string;
+  }[];
   aggregator: "sum";
 }
 
@@ -34,7 +39,13 @@ class ReviewCounter {
     else this.series.set(key, { labels: labels(), value: 1 });
   }
   get(): Values {
-    return { name: this.name, help: this.help, type: this.type, aggregator: "sum", values: [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: "sum",
+      values: [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value })),
+    };
   }
   reset(): void {
     this.series.clear();
@@ -44,14 +55,18 @@ class ReviewCounter {
 class ReviewHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
-  private readonly series = new Map<string, { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }>();
+  private readonly series = new Map<
+    string,
+    { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }
+  >();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
   observe(key: string, labels: () => Record<string, string>, seconds: number): void {
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: labels(), counts: new Float64Array(BUCKETS.length), sum: 0, count: 0 }));
+    if (!s)
+      this.series.set(key, (s = { labels: labels(), counts: new Float64Array(BUCKETS.length), sum: 0, count: 0 }));
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]) i++;
     if (i < BUCKETS.length) s.counts[i]++;
@@ -66,7 +81,12 @@ class ReviewHistogram {
         acc += s.counts[i];
         values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket` });
       });
-      values.push({ labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({
+        labels: { le: "+Inf" },
+        sharedLabels: s.labels,
+        value: s.count,
+        metricName: `${this.name}_bucket`,
+      });
       values.push({ sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
@@ -83,7 +103,10 @@ export class Metrics {
     "lbguard_admission_requests_total",
     "Admission reviews answered, by webhook, kind, operation and decision (allowed, patched, warned, denied, error, invalid).",
   );
-  readonly duration = new ReviewHistogram("lbguard_admission_duration_seconds", "Time from a complete request body to the answer, by webhook and kind.");
+  readonly duration = new ReviewHistogram(
+    "lbguard_admission_duration_seconds",
+    "Time from a complete request body to the answer, by webhook and kind.",
+  );
   readonly cacheSynced: client.Gauge<"resource">;
   readonly policyReloads: client.Counter<"result">;
   readonly certExpiry: client.Gauge;

@@ -70,7 +70,9 @@ export class Policy {
       const at = `spec.providers.${name}`;
       const cls = p.loadBalancerClass;
       if (cls !== null && !isQualifiedName(cls))
-        problems.push(`${at}.loadBalancerClass: "${cls}" is not a valid class (a qualified name such as "example.com/lb" or "metallb")`);
+        problems.push(
+          `${at}.loadBalancerClass: "${cls}" is not a valid class (a qualified name such as "example.com/lb" or "metallb")`,
+        );
       const other = this.classOwner.get(cls);
       if (other !== undefined) {
         problems.push(
@@ -84,7 +86,9 @@ export class Policy {
       for (const [i, id] of p.identities.entries()) {
         const o = this.identityOwner.get(id);
         if (o !== undefined && o !== name)
-          problems.push(`${at}.identities[${i}]: "${id}" already belongs to ${o}; an identity may belong to one provider only`);
+          problems.push(
+            `${at}.identities[${i}]: "${id}" already belongs to ${o}; an identity may belong to one provider only`,
+          );
         else this.identityOwner.set(id, name);
       }
       const vips: AddressEntry[] = [];
@@ -124,7 +128,8 @@ export class Policy {
       declared(r.provider, `${at}.provider`);
       const allowed = r.allowedProviders ?? [r.provider];
       for (const [j, a] of allowed.entries()) declared(a, `${at}.allowedProviders[${j}]`);
-      if (!allowed.includes(r.provider)) problems.push(`${at}.allowedProviders: must include the provider "${r.provider}"`);
+      if (!allowed.includes(r.provider))
+        problems.push(`${at}.allowedProviders: must include the provider "${r.provider}"`);
       if (r.selector) {
         const e = selectorError(r.selector as LabelSelector, `${at}.selector`);
         if (e) problems.push(e);
@@ -210,7 +215,9 @@ export class Policy {
   }
 
   isExempt(namespace: string, name: string, kind?: string): boolean {
-    return this.exemptions.some((e) => e.namespace === namespace && e.name === name && (!e.kind || !kind || e.kind === kind));
+    return this.exemptions.some(
+      (e) => e.namespace === namespace && e.name === name && (!e.kind || !kind || e.kind === kind),
+    );
   }
 
   /** `class "x"` or `no class`, in the user's terms. */

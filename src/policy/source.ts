@@ -50,7 +50,10 @@ export class PolicySource {
       text = readFileSync(this.file, "utf8");
     } catch (e) {
       metrics?.policyReloads.labels("error").inc();
-      log.error({ policy: this.file, err: (e as Error).message }, "policy file unreadable; keeping the previous policy");
+      log.error(
+        { policy: this.file, err: (e as Error).message },
+        "policy file unreadable; keeping the previous policy",
+      );
       return false;
     }
     if (text === this.text) return false;

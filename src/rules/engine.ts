@@ -52,7 +52,8 @@ registerKind(services);
 registerKind({ group: "metallb.io", kind: "IPAddressPool", families: ["pools"], validate: validatePool });
 registerKind({ group: "", kind: "ConfigMap", families: ["pools"], validate: validateKubeVipConfigMap });
 registerKind({ group: "", kind: "Pod", families: ["kubeVip", "mirrorPods"], validate: validateWorkload });
-for (const kind of ["DaemonSet", "Deployment", "StatefulSet"]) registerKind({ group: "apps", kind, families: ["kubeVip"], validate: validateWorkload });
+for (const kind of ["DaemonSet", "Deployment", "StatefulSet"])
+  registerKind({ group: "apps", kind, families: ["kubeVip"], validate: validateWorkload });
 
 class Context implements RuleContext {
   readonly stateReady: boolean;
@@ -93,7 +94,10 @@ function stateFinding(view: ClusterView, policy: Policy, needs: string[], family
       };
 }
 
-const NOTHING: Verdict = Object.freeze({ denials: Object.freeze([]) as unknown as Finding[], warnings: Object.freeze([]) as unknown as Finding[] });
+const NOTHING: Verdict = Object.freeze({
+  denials: Object.freeze([]) as unknown as Finding[],
+  warnings: Object.freeze([]) as unknown as Finding[],
+});
 
 /** Split findings by enforcement into denials and warnings. */
 function sort(findings: Finding[], policy: Policy): Verdict {

@@ -17,7 +17,12 @@ function deny(rank: number, rule: string, message: string): Finding {
 
 function dataKey(o: unknown): string {
   const d = (o as { data?: Record<string, unknown> } | null | undefined)?.data ?? {};
-  return JSON.stringify(Object.keys(d).filter((k) => /^(cidr|range)-/.test(k)).sort().map((k) => [k, d[k]]));
+  return JSON.stringify(
+    Object.keys(d)
+      .filter((k) => /^(cidr|range)-/.test(k))
+      .sort()
+      .map((k) => [k, d[k]]),
+  );
 }
 
 /** Whether this ConfigMap is the one kube-vip-cloud-provider reads, per the policy. */
@@ -40,10 +45,20 @@ export function validateKubeVipConfigMap(ctx: RuleContext): Finding[] {
   if (data && typeof data === "object")
     for (const [k, v] of Object.entries(data as Record<string, unknown>))
       if (typeof v !== "string" && !/^(cidr|range)-/.test(k))
-        out.push(deny(RANK.parse, "kube-vip-configmap.parse", `${who}: data.${k} is ${v === null ? "null" : typeof v}, not a string; quote it`));
+        out.push(
+          deny(
+            RANK.parse,
+            "kube-vip-configmap.parse",
+            `${who}: data.${k} is ${v === null ? "null" : typeof v}, not a string; quote it`,
+          ),
+        );
   for (const k of keys) {
-    for (const p of k.problems) out.push(deny(RANK.parse, "kube-vip-configmap.parse", `${who}: ${p.startsWith("is ") ? "data." : ""}${k.key} ${p}`));
-    for (const e of k.entries) if (e.error) out.push(deny(RANK.parse, "kube-vip-configmap.parse", `${who}: ${k.key}: ${clip(e.error, 140)}`));
+    for (const p of k.problems)
+      out.push(
+        deny(RANK.parse, "kube-vip-configmap.parse", `${who}: ${p.startsWith("is ") ? "data." : ""}${k.key} ${p}`),
+      );
+    for (const e of k.entries)
+      if (e.error) out.push(deny(RANK.parse, "kube-vip-configmap.parse", `${who}: ${k.key}: ${clip(e.error, 140)}`));
   }
   if (!keys.some((k) => k.entries.some((e) => e.iv))) return out;
   if (!ctx.stateReady) {
@@ -52,19 +67,48 @@ export function validateKubeVipConfigMap(ctx: RuleContext): Finding[] {
   }
   let count = 0;
   const say = (rank: number, rule: string, k: string, text: string, o: AddressOwner, why: string) => {
-    out.push(deny(rank, rule, `${who}: ${k} ${text} overlaps ${o.entry} ${o.kind === "pool" ? `of ${o.what}` : o.kind === "reserved" ? "in reservedAddresses" : `(${o.what})`}; ${why}`));
+    out.push(
+      deny(
+        rank,
+        rule,
+        `${who}: ${k} ${text} overlaps ${o.entry} ${o.kind === "pool" ? `of ${o.what}` : o.kind === "reserved" ? "in reservedAddresses" : `(${o.what})`}; ${why}`,
+      ),
+    );
     count++;
   };
   for (const k of keys) {
     for (const e of k.entries) {
       if (!e.iv || count >= MAX_OVERLAPS) continue;
       const res = reservedOwner(policy, e.iv);
-      if (res) say(RANK.reserved, "kube-vip-configmap.reserved", k.key, e.text, res, "keep reserved addresses out of kube-vip's ranges");
+      if (res)
+        say(
+          RANK.reserved,
+          "kube-vip-configmap.reserved",
+          k.key,
+          e.text,
+          res,
+          "keep reserved addresses out of kube-vip's ranges",
+        );
       const vips: AddressOwner[] = [];
       controlPlaneVIPs(view, policy, e.iv, {}, vips, 2);
-      for (const v of vips) say(RANK.cpVip, "kube-vip-configmap.cp-vip", k.key, e.text, v, "kube-vip-cloud-provider would hand the control-plane VIP to a Service");
+      for (const v of vips)
+        say(
+          RANK.cpVip,
+          "kube-vip-configmap.cp-vip",
+          k.key,
+          e.text,
+          v,
+          "kube-vip-cloud-provider would hand the control-plane VIP to a Service",
+        );
       for (const o of metallbOwners(view, policy, e.iv, {}, 2))
-        say(RANK.pools, "kube-vip-configmap.pool", k.key, e.text, o, "kube-vip-cloud-provider would hand out MetalLB's addresses (it never sees MetalLB's allocations)");
+        say(
+          RANK.pools,
+          "kube-vip-configmap.pool",
+          k.key,
+          e.text,
+          o,
+          "kube-vip-cloud-provider would hand out MetalLB's addresses (it never sees MetalLB's allocations)",
+        );
     }
   }
   return out;

@@ -36,7 +36,14 @@ function wlTitle(w: WorkloadRec): string {
 }
 
 /** Control-plane VIPs (policy and kube-vip workloads) overlapping iv. */
-export function controlPlaneVIPs(view: ClusterView, policy: Policy, iv: Interval, ex: Exclude, out: AddressOwner[], limit: number): void {
+export function controlPlaneVIPs(
+  view: ClusterView,
+  policy: Policy,
+  iv: Interval,
+  ex: Exclude,
+  out: AddressOwner[],
+  limit: number,
+): void {
   const kv = policy.kubeVip;
   if (!kv) return;
   const seen: bigint[] = [];
@@ -51,13 +58,24 @@ export function controlPlaneVIPs(view: ClusterView, policy: Policy, iv: Interval
     if (ex.instance && w.instance === ex.instance) return false;
     if (seen.includes(vip.ip!.v)) return false;
     seen.push(vip.ip!.v);
-    out.push({ provider: "kube-vip", kind: "cp-vip", what: `the kube-vip control-plane VIP (${wlTitle(w)})`, entry: vip.value });
+    out.push({
+      provider: "kube-vip",
+      kind: "cp-vip",
+      what: `the kube-vip control-plane VIP (${wlTitle(w)})`,
+      entry: vip.value,
+    });
     return out.length >= limit;
   });
 }
 
 /** Owners in kube-vip's address space overlapping iv, most authoritative first. */
-export function kubeVipOwners(view: ClusterView, policy: Policy, iv: Interval, ex: Exclude = {}, limit = 1): AddressOwner[] {
+export function kubeVipOwners(
+  view: ClusterView,
+  policy: Policy,
+  iv: Interval,
+  ex: Exclude = {},
+  limit = 1,
+): AddressOwner[] {
   const out: AddressOwner[] = [];
   const kv = policy.kubeVip;
   if (!kv) return out;
@@ -66,7 +84,12 @@ export function kubeVipOwners(view: ClusterView, policy: Policy, iv: Interval, e
   const cm = kv.configMap;
   if (cm) {
     view.forEachConfigMapOverlap(cm.namespace, cm.name, iv, (e) => {
-      out.push({ provider: "kube-vip", kind: "configmap", what: `ConfigMap ${cm.namespace}/${cm.name} key ${e.key}`, entry: e.text });
+      out.push({
+        provider: "kube-vip",
+        kind: "configmap",
+        what: `ConfigMap ${cm.namespace}/${cm.name} key ${e.key}`,
+        entry: e.text,
+      });
       return out.length >= limit;
     });
     if (out.length >= limit) return out;
@@ -80,13 +103,24 @@ export function kubeVipOwners(view: ClusterView, policy: Policy, iv: Interval, e
 }
 
 /** Owners in MetalLB's address space (its pools) overlapping iv. */
-export function metallbOwners(view: ClusterView, policy: Policy, iv: Interval, ex: Exclude = {}, limit = 1): AddressOwner[] {
+export function metallbOwners(
+  view: ClusterView,
+  policy: Policy,
+  iv: Interval,
+  ex: Exclude = {},
+  limit = 1,
+): AddressOwner[] {
   const out: AddressOwner[] = [];
   const m = policy.metallb;
   if (!m) return out;
   view.forEachPoolOverlap(m.namespace, iv, (pool, entry) => {
     if (ex.pool && pool.namespace === ex.pool.namespace && pool.name === ex.pool.name) return false;
-    out.push({ provider: "metallb", kind: "pool", what: `IPAddressPool ${pool.namespace}/${pool.name}`, entry: entry.text });
+    out.push({
+      provider: "metallb",
+      kind: "pool",
+      what: `IPAddressPool ${pool.namespace}/${pool.name}`,
+      entry: entry.text,
+    });
     return out.length >= limit;
   });
   return out;
@@ -102,7 +136,8 @@ export function poolAdmits(pool: PoolRec, namespace: string, nsLabels: Labels, s
   const sa = pool.serviceAllocation;
   if (!sa) return true;
   if (sa.namespaces.length || sa.namespaceSelectors.length) {
-    if (!sa.namespaces.includes(namespace) && !sa.namespaceSelectors.some((s) => selectorMatches(s, nsLabels))) return false;
+    if (!sa.namespaces.includes(namespace) && !sa.namespaceSelectors.some((s) => selectorMatches(s, nsLabels)))
+      return false;
   }
   if (sa.serviceSelectors.length && !sa.serviceSelectors.some((s) => selectorMatches(s, svcLabels))) return false;
   return true;
@@ -126,7 +161,14 @@ export function poolSummary(pool: PoolRec, maxEntries = 2): string {
 }
 
 /** Pools in MetalLB's namespace admitting a Service, stopping at `limit`. */
-export function admittingPools(view: ClusterView, policy: Policy, namespace: string, nsLabels: Labels, svcLabels: Labels, limit = 3): PoolRec[] {
+export function admittingPools(
+  view: ClusterView,
+  policy: Policy,
+  namespace: string,
+  nsLabels: Labels,
+  svcLabels: Labels,
+  limit = 3,
+): PoolRec[] {
   const m = policy.metallb;
   if (!m) return [];
   const out: PoolRec[] = [];

@@ -24,7 +24,8 @@ function deny(rank: number, rule: string, message: string): Finding {
 
 function hint(entry: string): string {
   if (entry !== entry.trim()) return "; remove the spaces";
-  if (/^[0-9.]+$/.test(entry) || (/^[0-9a-fA-F:.]+$/.test(entry) && entry.includes(":"))) return `; write ${entry}/${entry.includes(":") ? 128 : 32} for a single address`;
+  if (/^[0-9.]+$/.test(entry) || (/^[0-9a-fA-F:.]+$/.test(entry) && entry.includes(":")))
+    return `; write ${entry}/${entry.includes(":") ? 128 : 32} for a single address`;
   if (/(^|[.:/])0\d/.test(entry)) return "; drop the leading zeros";
   return "";
 }
@@ -56,9 +57,13 @@ function selfOverlaps(pool: PoolRec): [string, string][] {
   if (items.length < 2) return [];
   if (items.length === 2) {
     const [a, b] = items;
-    return a.order !== b.order && a.iv.fam === b.iv.fam && a.iv.lo <= b.iv.hi && b.iv.lo <= a.iv.hi ? [[b.text, a.text]] : [];
+    return a.order !== b.order && a.iv.fam === b.iv.fam && a.iv.lo <= b.iv.hi && b.iv.lo <= a.iv.hi
+      ? [[b.text, a.text]]
+      : [];
   }
-  items.sort((a, b) => (a.iv.fam !== b.iv.fam ? a.iv.fam - b.iv.fam : a.iv.lo < b.iv.lo ? -1 : a.iv.lo > b.iv.lo ? 1 : a.order - b.order));
+  items.sort((a, b) =>
+    a.iv.fam !== b.iv.fam ? a.iv.fam - b.iv.fam : a.iv.lo < b.iv.lo ? -1 : a.iv.lo > b.iv.lo ? 1 : a.order - b.order,
+  );
   const out: [string, string][] = [];
   let open: (typeof items)[number] | undefined;
   for (const it of items) {
@@ -102,18 +107,44 @@ export function validatePool(ctx: RuleContext): Finding[] {
   const out: Finding[] = [];
 
   if (ns !== m.namespace)
-    out.push(deny(RANK.parse, "pool.namespace", `${who}: MetalLB only reads pools in ${m.namespace} and would ignore this one; create it in ${m.namespace}`));
+    out.push(
+      deny(
+        RANK.parse,
+        "pool.namespace",
+        `${who}: MetalLB only reads pools in ${m.namespace} and would ignore this one; create it in ${m.namespace}`,
+      ),
+    );
 
   const rawAddrs = (req.object.spec as { addresses?: unknown } | undefined)?.addresses;
   if (rawAddrs !== undefined && !Array.isArray(rawAddrs))
     return [...out, deny(RANK.parse, "pool.parse", `${who}: spec.addresses must be a list of CIDRs or ranges`)];
   const pool = poolRecord(req.object, ns);
-  if (!pool.entries.length) out.push(deny(RANK.parse, "pool.empty", `${who}: spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`));
+  if (!pool.entries.length)
+    out.push(
+      deny(
+        RANK.parse,
+        "pool.empty",
+        `${who}: spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`,
+      ),
+    );
   for (const e of pool.entries)
-    if (e.error) out.push(deny(RANK.parse, "pool.parse", `${who}: MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}${hint(e.text)}`));
+    if (e.error)
+      out.push(
+        deny(
+          RANK.parse,
+          "pool.parse",
+          `${who}: MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}${hint(e.text)}`,
+        ),
+      );
 
   for (const [later, first] of selfOverlaps(pool))
-    out.push(deny(RANK.self, "pool.self-overlap", `${who}: ${later} overlaps ${first} earlier in the same pool; MetalLB refuses overlapping entries`));
+    out.push(
+      deny(
+        RANK.self,
+        "pool.self-overlap",
+        `${who}: ${later} overlaps ${first} earlier in the same pool; MetalLB refuses overlapping entries`,
+      ),
+    );
 
   if (ns === m.namespace) {
     if (!ctx.stateReady) ctx.needState("the existing pools and kube-vip's addresses");
@@ -125,15 +156,29 @@ export function validatePool(ctx: RuleContext): Finding[] {
           if (count >= MAX_OVERLAPS) break;
           const res = reservedOwner(policy, iv);
           if (res) {
-            out.push(deny(RANK.reserved, "pool.reserved", `${who}: ${e.text} overlaps ${ownerPhrase(res)}; keep reserved addresses out of pools`));
+            out.push(
+              deny(
+                RANK.reserved,
+                "pool.reserved",
+                `${who}: ${e.text} overlaps ${ownerPhrase(res)}; keep reserved addresses out of pools`,
+              ),
+            );
             count++;
           }
           for (const o of kubeVipOwners(view, policy, iv, {}, 2)) {
-            out.push(deny(RANK.kubeVip, "pool.kube-vip", `${who}: ${e.text} overlaps ${ownerPhrase(o)}; MetalLB would hand out addresses kube-vip uses`));
+            out.push(
+              deny(
+                RANK.kubeVip,
+                "pool.kube-vip",
+                `${who}: ${e.text} overlaps ${ownerPhrase(o)}; MetalLB would hand out addresses kube-vip uses`,
+              ),
+            );
             count++;
           }
           for (const o of metallbOwners(view, policy, iv, self, 2)) {
-            out.push(deny(RANK.pools, "pool.overlap", `${who}: ${e.text} overlaps ${ownerPhrase(o)}; pools must not overlap`));
+            out.push(
+              deny(RANK.pools, "pool.overlap", `${who}: ${e.text} overlaps ${ownerPhrase(o)}; pools must not overlap`),
+            );
             count++;
           }
         }

@@ -21,7 +21,15 @@ import {
 } from "../k8s/service.js";
 import type { Provider } from "../policy/policy.js";
 import { allowedList, classPhrase, listSome } from "./messages.js";
-import { admittingPools, kubeVipOwners, metallbOwners, poolAdmits, poolEntryServes, poolSummary, reservedOwner } from "./ownership.js";
+import {
+  admittingPools,
+  kubeVipOwners,
+  metallbOwners,
+  poolAdmits,
+  poolEntryServes,
+  poolSummary,
+  reservedOwner,
+} from "./ownership.js";
 import { Finding, Mutation, RuleContext, objectName, objectNamespace } from "./types.js";
 
 /** Finding ranks: the order SPEC §7.1 reports violations in. */
@@ -63,14 +71,21 @@ export function defaultClass(ctx: RuleContext): Mutation | undefined {
   }
   const provider = policy.providers[d.provider]!;
   if (provider.loadBalancerClass === null) return undefined;
-  return { description: `set loadBalancerClass to ${provider.loadBalancerClass}`, changes: [{ path: ["spec", "loadBalancerClass"], value: provider.loadBalancerClass }] };
+  return {
+    description: `set loadBalancerClass to ${provider.loadBalancerClass}`,
+    changes: [{ path: ["spec", "loadBalancerClass"], value: provider.loadBalancerClass }],
+  };
 }
 
 // ---- validation -------------------------------------------------------------
 
 /** Annotations whose change re-opens a Service to the rules on UPDATE. */
 function isRelevantAnnotation(k: string): boolean {
-  return (k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k === KV.ips) && k !== MLB.allocated && k !== MLB.allocatedOld;
+  return (
+    (k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k === KV.ips) &&
+    k !== MLB.allocated &&
+    k !== MLB.allocatedOld
+  );
 }
 
 function sameMap(a: unknown, b: unknown, only?: (k: string) => boolean): boolean {
@@ -151,7 +166,11 @@ export function validateService(ctx: RuleContext): Finding[] {
     if (res && !seen.has(key)) {
       seen.add(key);
       out.push(
-        finding("service.reserved-address", RANK.reserved, `${who}: ${r.text} is reserved (reservedAddresses ${res.entry}); no Service may request it, choose another address`),
+        finding(
+          "service.reserved-address",
+          RANK.reserved,
+          `${who}: ${r.text} is reserved (reservedAddresses ${res.entry}); no Service may request it, choose another address`,
+        ),
       );
     }
   }
@@ -176,7 +195,9 @@ export function validateService(ctx: RuleContext): Finding[] {
 
   if (!ctx.stateReady) {
     // Only requests of addresses or pools need the cluster state.
-    const needs = reqs.some((r) => r.ip && !r.dhcp) || (owner.name === "metallb" && metallbAnnotation(ann, MLB.pool, MLB.poolOld)?.value);
+    const needs =
+      reqs.some((r) => r.ip && !r.dhcp) ||
+      (owner.name === "metallb" && metallbAnnotation(ann, MLB.pool, MLB.poolOld)?.value);
     if (needs) ctx.needState("address ownership");
     return out.concat(foreignAnnotations(who, owner, ann));
   }
@@ -191,13 +212,16 @@ export function validateService(ctx: RuleContext): Finding[] {
     if (foreign.has(key) || seen.has(key)) continue;
     const iv = pointInterval(r.ip);
     const self = { service: { namespace: ns, name } };
-    const other = owner.name === "metallb" ? kubeVipOwners(view, policy, iv, self)[0] : metallbOwners(view, policy, iv, self)[0];
+    const other =
+      owner.name === "metallb" ? kubeVipOwners(view, policy, iv, self)[0] : metallbOwners(view, policy, iv, self)[0];
     if (!other) continue;
     foreign.add(key);
     let fix: string;
     if (owner.name === "metallb") {
       const pools = admittingPools(view, policy, ns, labels, svcLabels);
-      fix = pools.length ? `MetalLB pools for this namespace: ${listSome(pools.map((p) => poolSummary(p, 1)))}` : "request an address from a MetalLB pool";
+      fix = pools.length
+        ? `MetalLB pools for this namespace: ${listSome(pools.map((p) => poolSummary(p, 1)))}`
+        : "request an address from a MetalLB pool";
     } else fix = "request an address outside MetalLB's pools";
     const title = other.provider === "kube-vip" ? "kube-vip" : "MetalLB";
     const what =
@@ -206,7 +230,9 @@ export function validateService(ctx: RuleContext): Finding[] {
         : other.kind === "service"
           ? `in use by ${other.what}`
           : `${other.what}: ${other.entry}`;
-    out.push(finding("service.foreign-address", RANK.ownership, `${who}: ${r.text} is owned by ${title} (${what}); ${fix}`));
+    out.push(
+      finding("service.foreign-address", RANK.ownership, `${who}: ${r.text} is owned by ${title} (${what}); ${fix}`),
+    );
   }
 
   out.push(...foreignAnnotations(who, owner, ann));
@@ -243,13 +269,25 @@ function metallbRequestErrors(who: string, svc: ServiceLike): Finding[] {
   const lbip = typeof svc.spec?.loadBalancerIP === "string" ? svc.spec.loadBalancerIP : "";
   const out: Finding[] = [];
   if (a && a.value !== "" && lbip !== "")
-    out.push(finding("service.metallb-request", RANK.invalid, `${who}: MetalLB refuses both spec.loadBalancerIP and ${a.key}; keep only ${a.key}`));
+    out.push(
+      finding(
+        "service.metallb-request",
+        RANK.invalid,
+        `${who}: MetalLB refuses both spec.loadBalancerIP and ${a.key}; keep only ${a.key}`,
+      ),
+    );
   if (a && a.value !== "") {
     const ips = a.value.split(",").map((s) => parseIP(goTrimSpace(s)));
     const v4 = ips.filter((ip) => ip?.fam === 4).length;
     const v6 = ips.filter((ip) => ip?.fam === 6).length;
     if (ips.length > 2 || v4 > 1 || v6 > 1)
-      out.push(finding("service.metallb-request", RANK.invalid, `${who}: ${a.key} may list at most one IPv4 and one IPv6 address; MetalLB refuses ${clip(JSON.stringify(a.value), 80)}`));
+      out.push(
+        finding(
+          "service.metallb-request",
+          RANK.invalid,
+          `${who}: ${a.key} may list at most one IPv4 and one IPv6 address; MetalLB refuses ${clip(JSON.stringify(a.value), 80)}`,
+        ),
+      );
   }
   return out;
 }
@@ -277,31 +315,55 @@ function poolAdmission(
   const wanted = metallbReads(reqs).filter((r) => r.ip);
   const forNs = () => {
     const pools = admittingPools(view, policy, ns, nsLabels, svcLabels);
-    return pools.length ? `MetalLB pools for this namespace: ${listSome(pools.map((p) => poolSummary(p, 1)))}` : `no MetalLB pool in ${mns} admits namespace ${ns}`;
+    return pools.length
+      ? `MetalLB pools for this namespace: ${listSome(pools.map((p) => poolSummary(p, 1)))}`
+      : `no MetalLB pool in ${mns} admits namespace ${ns}`;
   };
   if (poolReq && poolReq.value !== "") {
     const pool = view.pool(mns, poolReq.value);
     if (!pool) {
-      out.push(finding("service.metallb-pool", RANK.pool, `${who}: ${poolReq.key} names "${clip(poolReq.value, 60)}", which is no IPAddressPool in ${mns}; ${forNs()}`));
+      out.push(
+        finding(
+          "service.metallb-pool",
+          RANK.pool,
+          `${who}: ${poolReq.key} names "${clip(poolReq.value, 60)}", which is no IPAddressPool in ${mns}; ${forNs()}`,
+        ),
+      );
       return out;
     }
     if (!poolAdmits(pool, ns, nsLabels, svcLabels)) {
       out.push(
-        finding("service.metallb-pool", RANK.pool, `${who}: IPAddressPool ${mns}/${pool.name} does not admit this Service (its serviceAllocation); ${forNs()}`),
+        finding(
+          "service.metallb-pool",
+          RANK.pool,
+          `${who}: IPAddressPool ${mns}/${pool.name} does not admit this Service (its serviceAllocation); ${forNs()}`,
+        ),
       );
       return out;
     }
     for (const r of wanted) {
       const iv = pointInterval(r.ip!);
       if (!pool.entries.some((e) => poolEntryServes(pool, e, iv)))
-        out.push(finding("service.metallb-pool", RANK.pool, `${who}: ${r.text} is not in IPAddressPool ${mns}/${poolSummary(pool, 2)} named by ${poolReq.key}; request an address from it`));
+        out.push(
+          finding(
+            "service.metallb-pool",
+            RANK.pool,
+            `${who}: ${r.text} is not in IPAddressPool ${mns}/${poolSummary(pool, 2)} named by ${poolReq.key}; request an address from it`,
+          ),
+        );
     }
     return out;
   }
   for (const r of wanted) {
     const iv = pointInterval(r.ip!);
     if (r.dhcp) {
-      out.push(finding("service.metallb-pool", RANK.pool, `${who}: ${r.text} is kube-vip's DHCP request, not an address MetalLB can assign; remove it or request a pool address`));
+      out.push(
+        finding(
+          "service.metallb-pool",
+          RANK.pool,
+          `${who}: ${r.text} is kube-vip's DHCP request, not an address MetalLB can assign; remove it or request a pool address`,
+        ),
+      );
       continue;
     }
     let inPool = false;
@@ -314,7 +376,13 @@ function poolAdmission(
     });
     if (admitted) continue;
     const why = inPool ? "is in no MetalLB pool that admits this Service" : "is in no MetalLB pool";
-    out.push(finding("service.metallb-pool", RANK.pool, `${who}: ${r.text} ${why}, so MetalLB would leave it pending; ${forNs()}`));
+    out.push(
+      finding(
+        "service.metallb-pool",
+        RANK.pool,
+        `${who}: ${r.text} ${why}, so MetalLB would leave it pending; ${forNs()}`,
+      ),
+    );
   }
   return out;
 }

@@ -42,11 +42,14 @@ export function isExempt(policy: Policy, w: WorkloadRec, labels: Record<string, 
   if (w.owner) {
     names.add(w.owner.name);
     const hash = labels["pod-template-hash"];
-    if (w.owner.kind === "ReplicaSet" && hash && w.owner.name.endsWith(`-${hash}`)) names.add(w.owner.name.slice(0, -hash.length - 1));
+    if (w.owner.kind === "ReplicaSet" && hash && w.owner.name.endsWith(`-${hash}`))
+      names.add(w.owner.name.slice(0, -hash.length - 1));
   }
   const kinds = new Set<string>([w.kind]);
   if (w.owner) kinds.add(w.owner.kind === "ReplicaSet" ? "Deployment" : w.owner.kind);
-  return policy.exemptions.some((e) => e.namespace === w.namespace && names.has(e.name) && (!e.kind || kinds.has(e.kind) || w.kind === "Pod"));
+  return policy.exemptions.some(
+    (e) => e.namespace === w.namespace && names.has(e.name) && (!e.kind || kinds.has(e.kind) || w.kind === "Pod"),
+  );
 }
 
 function kubeVipClass(policy: Policy): string {
@@ -56,11 +59,16 @@ function kubeVipClass(policy: Policy): string {
 // ---- what an instance claims ------------------------------------------------------
 
 /** The classes this instance claims that another provider owns (honouring svc_namespace). */
-function foreignClaims(ctx: RuleContext, cfg: { claims: KubeVipConfig["claims"]; svcNamespace?: string }): (string | null)[] {
+function foreignClaims(
+  ctx: RuleContext,
+  cfg: { claims: KubeVipConfig["claims"]; svcNamespace?: string },
+): (string | null)[] {
   const { policy, view } = ctx;
   const foreign: (string | null)[] = [];
   const candidates: (string | null)[] = cfg.claims.all
-    ? Object.values(policy.providers).filter((p) => p!.name !== "kube-vip").map((p) => p!.loadBalancerClass)
+    ? Object.values(policy.providers)
+        .filter((p) => p!.name !== "kube-vip")
+        .map((p) => p!.loadBalancerClass)
     : [...cfg.claims.classes];
   for (const c of candidates) {
     const owner = policy.ownerOfClass(c);
@@ -87,7 +95,8 @@ function claimMessage(ctx: RuleContext, who: string, cfg: KubeVipConfig, foreign
   if (named !== undefined && named !== null)
     return `${who}: lb_class_name is "${clip(named, 60)}", the class of ${ownerName(named)}; set lb_class_name "${kv}"`;
   const owner = ownerName(null);
-  const oldVersion = cfg.version && (cfg.version[0] === 0 && (cfg.version[1] < 5 || (cfg.version[1] === 5 && cfg.version[2] < 5)));
+  const oldVersion =
+    cfg.version && cfg.version[0] === 0 && (cfg.version[1] < 5 || (cfg.version[1] === 5 && cfg.version[2] < 5));
   if (!cfg.lbClassLegacy.value && cfg.lbClassName.value === "")
     return `${who}: lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class${where}, which ${owner} owns; set lb_class_name "${kv}"`;
   if (cfg.lbClassName.value === "" && cfg.lbClassName.from === "env")
@@ -95,10 +104,14 @@ function claimMessage(ctx: RuleContext, who: string, cfg: KubeVipConfig, foreign
   const on = cfg.services.from === "flag" ? "--services is set" : `svc_enable is "${cfg.services.raw}"`;
   let fix: string;
   if (oldVersion) fix = `upgrade kube-vip to v0.5.5 or later and set lb_class_only "true", or set svc_enable "false"`;
-  else if (cfg.services.from === "flag") fix = `remove --services, or add --lbClassOnly${cfg.lbClassName.value === kv ? "" : ` --lbClassName=${kv}`}`;
-  else fix = `set svc_enable "false", or lb_class_only "true"${cfg.lbClassName.value === kv ? "" : ` with lb_class_name "${kv}"`}`;
+  else if (cfg.services.from === "flag")
+    fix = `remove --services, or add --lbClassOnly${cfg.lbClassName.value === kv ? "" : ` --lbClassName=${kv}`}`;
+  else
+    fix = `set svc_enable "false", or lb_class_only "true"${cfg.lbClassName.value === kv ? "" : ` with lb_class_name "${kv}"`}`;
   const ignored = cfg.ignoredEnv.filter((k) => k.startsWith("lb_class"));
-  const note = ignored.length ? ` (${ignored.join(", ")} ignored: kube-vip reads ${ignored.length > 1 ? "them" : "it"} only when the svc_enable env var is set)` : "";
+  const note = ignored.length
+    ? ` (${ignored.join(", ")} ignored: kube-vip reads ${ignored.length > 1 ? "them" : "it"} only when the svc_enable env var is set)`
+    : "";
   return `${who}: ${on} and kube-vip will also take Services without a class${where}, which ${owner} owns; ${fix}${note}`;
 }
 
@@ -147,7 +160,8 @@ function clashes(ctx: RuleContext, w: WorkloadRec, who: string, cfg: KubeVipConf
       if (!o.services.value || (!o.claims.all && o.claims.classes.size === 0)) continue;
       const them = workloadTitle(other);
       if (claimsIntersect(cfg, o)) {
-        const common = sameLease(cfg, o) || (cfg.coordination.kind === "per-service" && o.coordination.kind === "per-service");
+        const common =
+          sameLease(cfg, o) || (cfg.coordination.kind === "per-service" && o.coordination.kind === "per-service");
         if (!common)
           out.push(
             `${who} and ${them} both take ${sharedClaim(cfg, o)} via ${leaseOf(cfg)} vs ${leaseOf(o)}, so both announce the same VIPs; use one svc_leasename or separate classes`,
@@ -178,7 +192,13 @@ function relevantKey(o: KubeObject | null | undefined): string {
   ]);
 }
 
-function finding(family: RuleFamily, rule: string, rank: number, message: string, severity: "deny" | "warn" = "deny"): Finding {
+function finding(
+  family: RuleFamily,
+  rule: string,
+  rank: number,
+  message: string,
+  severity: "deny" | "warn" = "deny",
+): Finding {
   return { rule, family, severity, rank, message };
 }
 
@@ -191,7 +211,11 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
   // the record needs kind, apiVersion and namespace; copy only when the object lacks them
   let obj: KubeObject = req.object;
   if (obj.kind === undefined || obj.apiVersion === undefined || obj.metadata?.namespace !== ns) {
-    obj = { ...req.object, kind: req.object.kind ?? req.kind.kind, metadata: { ...(req.object.metadata ?? {}), namespace: ns } };
+    obj = {
+      ...req.object,
+      kind: req.object.kind ?? req.kind.kind,
+      metadata: { ...(req.object.metadata ?? {}), namespace: ns },
+    };
     if (!obj.apiVersion) obj.apiVersion = req.kind.group ? `${req.kind.group}/${req.kind.version}` : req.kind.version;
   }
   const w = workloadRecord(obj, ns);
@@ -215,12 +239,21 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
       );
     if (!exempt && cfg.services.value) {
       const foreign = foreignClaims(ctx, cfg);
-      if (foreign.length) out.push(finding(family, "kube-vip.claims", RANK.claim, claimMessage(ctx, who, cfg, foreign) + fix));
+      if (foreign.length)
+        out.push(finding(family, "kube-vip.claims", RANK.claim, claimMessage(ctx, who, cfg, foreign) + fix));
     }
     for (const vip of cfg.controlPlaneVIPs) {
       const ip = vip.ip;
       if (!ip) {
-        out.push(finding(family, "kube-vip.unverifiable", RANK.unverifiable, `${who}: control-plane VIP ${clip(JSON.stringify(vip.value), 40)} (${vip.key}) is not an IP address; lbguard cannot check it against MetalLB's pools`, "warn"));
+        out.push(
+          finding(
+            family,
+            "kube-vip.unverifiable",
+            RANK.unverifiable,
+            `${who}: control-plane VIP ${clip(JSON.stringify(vip.value), 40)} (${vip.key}) is not an IP address; lbguard cannot check it against MetalLB's pools`,
+            "warn",
+          ),
+        );
         continue;
       }
       if (!ctx.stateReady) {
@@ -231,30 +264,63 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
       if (!m) continue;
       view.forEachPoolOverlap(m.namespace, pointInterval(ip), (pool) => {
         out.push(
-          finding(family, "kube-vip.vip-in-pool", RANK.vip, `${who}: control-plane VIP ${vip.value} (${vip.key}) is inside IPAddressPool ${m.namespace}/${poolSummary(pool, 1)}; MetalLB could give it to a Service; move the VIP or the pool${fix}`),
+          finding(
+            family,
+            "kube-vip.vip-in-pool",
+            RANK.vip,
+            `${who}: control-plane VIP ${vip.value} (${vip.key}) is inside IPAddressPool ${m.namespace}/${poolSummary(pool, 1)}; MetalLB could give it to a Service; move the VIP or the pool${fix}`,
+          ),
         );
         return true;
       });
     }
     if (!exempt && cfg.services.value) {
       if (!ctx.stateReady) ctx.needState("the other kube-vip instances");
-      else for (const m of clashes(ctx, w, who, cfg)) out.push(finding(family, "kube-vip.lease-clash", RANK.clash, m + fix));
+      else
+        for (const m of clashes(ctx, w, who, cfg))
+          out.push(finding(family, "kube-vip.lease-clash", RANK.clash, m + fix));
     }
     const unseen = relevantUnverifiable(cfg);
     if (unseen.length)
-      out.push(finding(family, "kube-vip.unverifiable", RANK.unverifiable, `${who}: ${unseen.join(", ")} cannot be read by lbguard; which Services this kube-vip takes is not verified`, "warn"));
+      out.push(
+        finding(
+          family,
+          "kube-vip.unverifiable",
+          RANK.unverifiable,
+          `${who}: ${unseen.join(", ")} cannot be read by lbguard; which Services this kube-vip takes is not verified`,
+          "warn",
+        ),
+      );
   }
 
   for (const cp of w.cloudProviders) {
     const who = base + containerSuffix(w, cp.container);
     for (const b of cp.invalidBools)
-      out.push(finding(family, "kube-vip.boolean", RANK.bool, `${who}: ${b.key} is ${clip(JSON.stringify(b.raw), 30)}, which kube-vip-cloud-provider cannot parse as a boolean: it exits at start; use "true" or "false"`));
+      out.push(
+        finding(
+          family,
+          "kube-vip.boolean",
+          RANK.bool,
+          `${who}: ${b.key} is ${clip(JSON.stringify(b.raw), 30)}, which kube-vip-cloud-provider cannot parse as a boolean: it exits at start; use "true" or "false"`,
+        ),
+      );
     if (!exempt) {
       const foreign = foreignClaims(ctx, { claims: cp.claims });
-      if (foreign.length) out.push(finding(family, "kube-vip.cloud-provider", RANK.claim, cloudProviderMessage(policy, who, cp, foreign[0])));
+      if (foreign.length)
+        out.push(
+          finding(family, "kube-vip.cloud-provider", RANK.claim, cloudProviderMessage(policy, who, cp, foreign[0])),
+        );
     }
     if (cp.unverifiable.length)
-      out.push(finding(family, "kube-vip.unverifiable", RANK.unverifiable, `${who}: ${cp.unverifiable.join(", ")} cannot be read by lbguard; which Services kube-vip-cloud-provider serves is not verified`, "warn"));
+      out.push(
+        finding(
+          family,
+          "kube-vip.unverifiable",
+          RANK.unverifiable,
+          `${who}: ${cp.unverifiable.join(", ")} cannot be read by lbguard; which Services kube-vip-cloud-provider serves is not verified`,
+          "warn",
+        ),
+      );
   }
   return out;
 }
@@ -270,8 +336,10 @@ function relevantUnverifiable(cfg: KubeVipConfig): string[] {
   return cfg.unverifiable.filter((u) => {
     const name = u.split(" ")[0];
     if (name === "svc_enable" || name === "envFrom" || name === "--config-file" || name === "cp_enable") return true;
-    if (SVC_GATED.includes(name) || ["vip_arp", "bgp_enable", "vip_routingtable", "vip_wireguard"].includes(name)) return servicesMaybe;
-    if (["address", "vip_address", "cp_namespace"].includes(name)) return cpMaybe || (name === "cp_namespace" && servicesMaybe);
+    if (SVC_GATED.includes(name) || ["vip_arp", "bgp_enable", "vip_routingtable", "vip_wireguard"].includes(name))
+      return servicesMaybe;
+    if (["address", "vip_address", "cp_namespace"].includes(name))
+      return cpMaybe || (name === "cp_namespace" && servicesMaybe);
     return true;
   });
 }

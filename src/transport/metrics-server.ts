@@ -4,7 +4,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
-export function startMetricsServer(registry: Registry, port: number, host?: string): Promise<{ port: number; server: Server }> {
+export function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host?: string,
+): Promise<{ port: number; server: Server }> {
   const app = express();
   app.disable("x-powered-by");
   app.get("/metrics", async (_req, res) => {

@@ -80,7 +80,11 @@ export function deadlineFor(url: string, now: number): number {
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(text + "\n"), ...headers });
+  res.writeHead(status, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text + "\n"),
+    ...headers,
+  });
   res.end(text + "\n");
 }
 
@@ -95,7 +99,11 @@ function probeApp(readiness: Readiness, isDraining: () => boolean): express.Expr
     const r = readiness();
     if (isDraining()) r.reasons.unshift("shutting down");
     if (r.ready && !isDraining()) res.type("text/plain").send("ok\n");
-    else res.status(503).type("text/plain").send(`not ready: ${r.reasons.join("; ")}\n`);
+    else
+      res
+        .status(503)
+        .type("text/plain")
+        .send(`not ready: ${r.reasons.join("; ")}\n`);
   });
   for (const p of ["/healthz", "/readyz"]) {
     app.all(p, (_req, res) => {
@@ -210,7 +218,9 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 20_000;
   server.requestTimeout = 35_000;
-  server.on("tlsClientError", (err: Error & { code?: string }) => log.debug({ err: err.message, code: err.code }, "TLS handshake failed"));
+  server.on("tlsClientError", (err: Error & { code?: string }) =>
+    log.debug({ err: err.message, code: err.code }, "TLS handshake failed"),
+  );
   server.on("clientError", (err: Error, socket: Socket) => {
     log.debug({ err: err.message }, "bad HTTP request");
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");

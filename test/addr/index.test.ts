@@ -33,8 +33,14 @@ describe("addr/index: interval index", () => {
         const fam = r() < 0.8 ? 4 : 6;
         const lo = BigInt(Math.floor(r() * 5000));
         const q: Interval = { fam, lo, hi: lo + BigInt(Math.floor(r() * 50)) };
-        const got = idx.overlapping(q).map((e) => e.value).sort((a, b) => a - b);
-        const want = [...live.entries()].filter(([, v]) => overlaps(v.iv, q)).map(([k]) => k).sort((a, b) => a - b);
+        const got = idx
+          .overlapping(q)
+          .map((e) => e.value)
+          .sort((a, b) => a - b);
+        const want = [...live.entries()]
+          .filter(([, v]) => overlaps(v.iv, q))
+          .map(([k]) => k)
+          .sort((a, b) => a - b);
         expect(got).to.deep.equal(want);
       }
     }

@@ -10,7 +10,9 @@ interface Vector {
   parseCIDRError: string;
 }
 
-const vectors: { vectors: Vector[] } = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8"));
+const vectors: { vectors: Vector[] } = JSON.parse(
+  readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8"),
+);
 
 describe("addr/metallb: MetalLB's ParseCIDR, all 30 vectors", () => {
   it("has 30 vectors", () => expect(vectors.vectors).to.have.length(30));

@@ -23,7 +23,8 @@ describe("cli: lbguard check as a real process", function () {
   writeFileSync(state, CLUSTER);
 
   it("exits 0 on clean manifests and reports mutations", () => {
-    const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n";
+    const svc =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n";
     writeFileSync(join(dir, "svc.yaml"), svc);
     const r = lbguard(["check", "--policy", policies.kv, "--state", state, join(dir, "svc.yaml")]);
     expect(r.code).to.equal(0);
@@ -34,9 +35,15 @@ describe("cli: lbguard check as a real process", function () {
   it("catches two new pools in one directory that overlap each other (exit 1, kubectl's words)", () => {
     const d = join(dir, "pools");
     mkdirSync(d);
-    writeFileSync(join(d, "a.yaml"), "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-a, namespace: metallb-system}\nspec: {addresses: [10.0.9.0/24]}\n");
+    writeFileSync(
+      join(d, "a.yaml"),
+      "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-a, namespace: metallb-system}\nspec: {addresses: [10.0.9.0/24]}\n",
+    );
     mkdirSync(join(d, "nested"));
-    writeFileSync(join(d, "nested", "b.yml"), "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-b, namespace: metallb-system}\nspec: {addresses: [10.0.9.128-10.0.9.200]}\n");
+    writeFileSync(
+      join(d, "nested", "b.yml"),
+      "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-b, namespace: metallb-system}\nspec: {addresses: [10.0.9.128-10.0.9.200]}\n",
+    );
     const r = lbguard(["check", "--policy", policies.kv, "--state", state, d]);
     expect(r.code).to.equal(1);
     expect(r.out).to.include(
@@ -45,7 +52,14 @@ describe("cli: lbguard check as a real process", function () {
   });
 
   it("prints one JSON document with -o json", () => {
-    const r = lbguard(["check", "--policy", policies.mlb, "-o", "json", join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml")]);
+    const r = lbguard([
+      "check",
+      "--policy",
+      policies.mlb,
+      "-o",
+      "json",
+      join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml"),
+    ]);
     expect(r.code).to.equal(1);
     const doc = JSON.parse(r.out);
     expect(doc.findings).to.deep.equal([
@@ -57,14 +71,16 @@ describe("cli: lbguard check as a real process", function () {
         name: "kube-vip-ds",
         decision: "deny",
         rule: "kube-vip.claims",
-        message: 'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
+        message:
+          'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
       },
     ]);
     expect(doc.summary).to.deep.include({ objects: 1, denied: 1, exitCode: 1 });
   });
 
   it("reads stdin with -, and -n sets the namespace of objects without one", () => {
-    const helm = "---\n# Source: chart/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: LoadBalancer, loadBalancerClass: metallb, loadBalancerIP: 10.0.4.247}\n";
+    const helm =
+      "---\n# Source: chart/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {type: LoadBalancer, loadBalancerClass: metallb, loadBalancerIP: 10.0.4.247}\n";
     const r = lbguard(["check", "--policy", policies.kv, "--state", state, "-n", "traefik", "-"], helm);
     expect(r.code).to.equal(1);
     expect(r.out).to.include('error when creating "-"');
@@ -75,12 +91,19 @@ describe("cli: lbguard check as a real process", function () {
     const k3s = join(FIXTURES, "kubevip/daemonset-k3s-cp-only-svc_enable-false-v0.5.11_website-k3s-script.yaml");
     const r = lbguard(["check", "--policy", policies.kv, k3s]);
     expect(r.code).to.equal(0);
-    expect(r.out).to.match(/^Warning: DaemonSet kube-system\/kube-vip-ds: control-plane VIP "\$vipAddress" \(vip_address\) is not an IP address/m);
+    expect(r.out).to.match(
+      /^Warning: DaemonSet kube-system\/kube-vip-ds: control-plane VIP "\$vipAddress" \(vip_address\) is not an IP address/m,
+    );
     expect(lbguard(["check", "--strict", "--policy", policies.kv, k3s]).code).to.equal(1);
   });
 
   it("a static pod manifest is judged under kubeVip (deny), not mirrorPods (warn)", () => {
-    const r = lbguard(["check", "--policy", policies.mlb, join(FIXTURES, "kubevip/static-pod-arp-cp-svc_DERIVED-manifest-pod-v1.2.3.yaml")]);
+    const r = lbguard([
+      "check",
+      "--policy",
+      policies.mlb,
+      join(FIXTURES, "kubevip/static-pod-arp-cp-svc_DERIVED-manifest-pod-v1.2.3.yaml"),
+    ]);
     expect(r.code).to.equal(1);
     expect(r.out).to.match(/denied the request: Pod kube-system\/kube-vip: svc_enable is "true"/);
   });
@@ -89,7 +112,10 @@ describe("cli: lbguard check as a real process", function () {
     const d = join(dir, "mixed");
     mkdirSync(d);
     writeFileSync(join(d, "broken.yaml"), "kind: Service\nmetadata: [unclosed\n");
-    cpSync(join(FIXTURES, "kubevip/cloud-provider-configmap_readme-interface-per-namespace-DUPLICATE-KEY.yaml"), join(d, "dup.yaml"));
+    cpSync(
+      join(FIXTURES, "kubevip/cloud-provider-configmap_readme-interface-per-namespace-DUPLICATE-KEY.yaml"),
+      join(d, "dup.yaml"),
+    );
     writeFileSync(join(d, "ok.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: fine}\n");
     const r = lbguard(["check", "--policy", policies.kv, d]);
     expect(r.code).to.equal(2);

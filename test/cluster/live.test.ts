@@ -36,8 +36,19 @@ function kcOf(fake: FakeApiServer): KubeConfig {
   return kc;
 }
 
-async function live(fake: FakeApiServer, p: () => Policy = () => policy(KUBEVIP_NULL), metrics?: Metrics): Promise<LiveSource> {
-  return startLiveSource({ kc: kcOf(fake), policy: p, log, metrics, backoff: { initialMs: 50, maxMs: 400 }, poolRelistMs: 1000 });
+async function live(
+  fake: FakeApiServer,
+  p: () => Policy = () => policy(KUBEVIP_NULL),
+  metrics?: Metrics,
+): Promise<LiveSource> {
+  return startLiveSource({
+    kc: kcOf(fake),
+    policy: p,
+    log,
+    metrics,
+    backoff: { initialMs: 50, maxMs: 400 },
+    poolRelistMs: 1000,
+  });
 }
 
 describe("cluster/live: informers against a list/watch API server", function () {
@@ -67,17 +78,28 @@ describe("cluster/live: informers against a list/watch API server", function () 
     await until(() => src!.view().synced, 5000, "sync");
     expect(src.view().counts()).to.deep.include({ namespaces: 4, pools: 3, configMaps: 1, services: 3 });
     const synced = (await m.cacheSynced.get()).values.map((v) => [v.labels.resource, v.value]);
-    expect(synced).to.deep.include.members([["services", 1], ["ipaddresspools", 1], ["configmap", 1], ["pods/kube-system", 1]]);
+    expect(synced).to.deep.include.members([
+      ["services", 1],
+      ["ipaddresspools", 1],
+      ["configmap", 1],
+      ["pods/kube-system", 1],
+    ]);
     // lists are paginated consistent reads; watches ask for bookmarks from the list's resourceVersion
     const lists = fake.requests.filter((r) => r.path === "/api/v1/services" && !r.query.watch);
     expect(lists[0].query).to.deep.include({ limit: "500" });
     expect(lists[0].query.resourceVersion).to.equal(undefined);
-    await until(() => fake.requests.some((r) => r.path === "/api/v1/services" && !!r.query.watch), 2000, "the services watch");
+    await until(
+      () => fake.requests.some((r) => r.path === "/api/v1/services" && !!r.query.watch),
+      2000,
+      "the services watch",
+    );
     const w = fake.requests.find((r) => r.path === "/api/v1/services" && r.query.watch);
     expect(w!.query).to.deep.include({ allowWatchBookmarks: "true" });
     expect(Number(w!.query.resourceVersion)).to.be.greaterThan(100);
     // the ConfigMap is watched by name only
-    expect(fake.requests.find((r) => r.path === "/api/v1/namespaces/kube-system/configmaps")!.query.fieldSelector).to.equal("metadata.name=kubevip");
+    expect(
+      fake.requests.find((r) => r.path === "/api/v1/namespaces/kube-system/configmaps")!.query.fieldSelector,
+    ).to.equal("metadata.name=kubevip");
   });
 
   it("objects added, changed and deleted over watch change decisions within a second", async () => {
@@ -121,7 +143,11 @@ describe("cluster/live: informers against a list/watch API server", function () 
     fake.apply(pool("during-gap", ["10.0.11.0/24"]));
     fake.compact();
     await fake.start(fake.port);
-    await until(() => !!src!.view().pool("metallb-system", "during-gap") && !src!.view().pool("metallb-system", "shop-pool"), 5000, "relist");
+    await until(
+      () => !!src!.view().pool("metallb-system", "during-gap") && !src!.view().pool("metallb-system", "shop-pool"),
+      5000,
+      "relist",
+    );
     expect(lists()).to.be.greaterThan(before);
     // and the watch goes on from the fresh list
     fake.apply(pool("later", ["10.0.12.0/24"]));
@@ -140,9 +166,19 @@ describe("cluster/live: informers against a list/watch API server", function () 
   it("reports a missing MetalLB CRD and recovers when it appears", async () => {
     fake.crds.delete("ipaddresspools.metallb.io");
     src = await live(fake);
-    await until(() => src!.view().pending().some((p) => /CRD/.test(p)), 3000, "CRD reason");
+    await until(
+      () =>
+        src!
+          .view()
+          .pending()
+          .some((p) => /CRD/.test(p)),
+      3000,
+      "CRD reason",
+    );
     expect(src.view().synced).to.equal(false);
-    expect(src.view().pending()).to.deep.equal(["MetalLB is not installed: CRD ipaddresspools.metallb.io not found; retrying"]);
+    expect(src.view().pending()).to.deep.equal([
+      "MetalLB is not installed: CRD ipaddresspools.metallb.io not found; retrying",
+    ]);
     fake.crds.add("ipaddresspools.metallb.io");
     await until(() => src!.view().synced, 5000, "sync after the CRD appears");
     expect(src.view().counts().pools).to.equal(3);
@@ -155,13 +191,23 @@ describe("cluster/live: informers against a list/watch API server", function () 
     expect(src.view().pending()).to.deep.equal(["services not listed yet"]);
     const closed = judge(kv, src.view(), { object: pool("new", ["10.0.8.0/24"]) });
     expect(closed.allowed).to.equal(false);
-    expect(closed.message).to.match(/^lbguard is starting and has not synced cluster state yet \(waiting for services not listed yet\); retry in a few seconds$/);
-    const open = judge(policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open")), src.view(), { object: pool("new", ["10.0.8.0/24"]) });
+    expect(closed.message).to.match(
+      /^lbguard is starting and has not synced cluster state yet \(waiting for services not listed yet\); retry in a few seconds$/,
+    );
+    const open = judge(
+      policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open")),
+      src.view(),
+      { object: pool("new", ["10.0.8.0/24"]) },
+    );
     expect(open.allowed).to.equal(true);
     expect(open.warnings.join()).to.match(/has not synced cluster state yet/);
     // defaulting and kube-vip env parsing need no state
-    expect((judge(kv, src.view(), { object: svc({ ns: "shop" }) }).object!.spec as any).loadBalancerClass).to.equal("metallb");
-    expect(judge(kv, src.view(), { object: ds("kv", { svc_enable: "yes" }) }).message).to.match(/svc_enable is "yes", which kube-vip cannot parse/);
+    expect((judge(kv, src.view(), { object: svc({ ns: "shop" }) }).object!.spec as any).loadBalancerClass).to.equal(
+      "metallb",
+    );
+    expect(judge(kv, src.view(), { object: ds("kv", { svc_enable: "yes" }) }).message).to.match(
+      /svc_enable is "yes", which kube-vip cannot parse/,
+    );
     await until(() => src!.view().synced, 5000, "sync");
   });
 
@@ -169,24 +215,47 @@ describe("cluster/live: informers against a list/watch API server", function () 
     src = await live(fake);
     await until(() => src!.view().synced, 5000, "sync");
     // a pool the watch has not delivered yet (written without an event)
-    fake.load([{ apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "racing", namespace: "metallb-system" }, spec: { addresses: ["10.0.8.0/24"] } }]);
+    fake.load([
+      {
+        apiVersion: "metallb.io/v1beta1",
+        kind: "IPAddressPool",
+        metadata: { name: "racing", namespace: "metallb-system" },
+        spec: { addresses: ["10.0.8.0/24"] },
+      },
+    ]);
     expect(src.view().pool("metallb-system", "racing")).to.equal(undefined);
     const n = fake.requests.length;
-    const req = { uid: "u", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE" as const, object: pool("new", ["10.0.8.0/25"]) };
+    const req = {
+      uid: "u",
+      kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
+      operation: "CREATE" as const,
+      object: pool("new", ["10.0.8.0/25"]),
+    };
     const fresh = await src.prepare(req, Date.now() + 5000);
     expect(fresh).to.not.equal(undefined);
-    const relist = fake.requests.slice(n).find((r) => r.path === "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools" && !r.query.watch);
+    const relist = fake.requests
+      .slice(n)
+      .find((r) => r.path === "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools" && !r.query.watch);
     expect(relist!.query.resourceVersion).to.equal(undefined); // not resourceVersion=0: etcd, not the cache
-    expect(judge(kv, fresh!, { object: pool("new", ["10.0.8.0/25"]) }).message).to.match(/overlaps 10\.0\.8\.0\/24 of IPAddressPool metallb-system\/racing/);
+    expect(judge(kv, fresh!, { object: pool("new", ["10.0.8.0/25"]) }).message).to.match(
+      /overlaps 10\.0\.8\.0\/24 of IPAddressPool metallb-system\/racing/,
+    );
     // no re-list for other kinds
-    expect(src.prepare({ ...req, kind: { group: "", version: "v1", kind: "Service" } }, Date.now() + 5000)).to.equal(undefined);
+    expect(src.prepare({ ...req, kind: { group: "", version: "v1", kind: "Service" } }, Date.now() + 5000)).to.equal(
+      undefined,
+    );
   });
 
   it("falls back to the cache when the re-list would pass the deadline", async () => {
     src = await live(fake);
     await until(() => src!.view().synced, 5000, "sync");
     fake.listDelayMs.ipaddresspools = 3000;
-    const req = { uid: "u", kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" }, operation: "CREATE" as const, object: pool("new", ["10.0.8.0/25"]) };
+    const req = {
+      uid: "u",
+      kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
+      operation: "CREATE" as const,
+      object: pool("new", ["10.0.8.0/25"]),
+    };
     const t0 = Date.now();
     expect(await src.prepare(req, Date.now() + 600)).to.equal(undefined);
     expect(Date.now() - t0).to.be.below(1500);
@@ -200,7 +269,11 @@ describe("cluster/live: informers against a list/watch API server", function () 
     fake.apply({ ...pool("elsewhere", ["10.0.13.0/24"]), metadata: { name: "elsewhere", namespace: "lb" } });
     p = policy(KUBEVIP_NULL, (d) => (d.spec.providers.metallb.namespace = "lb"));
     src.reconcile();
-    await until(() => !!src!.view().pool("lb", "elsewhere") && !src!.view().pool("metallb-system", "default"), 3000, "pools of lb");
+    await until(
+      () => !!src!.view().pool("lb", "elsewhere") && !src!.view().pool("metallb-system", "default"),
+      3000,
+      "pools of lb",
+    );
   });
 });
 
@@ -216,7 +289,19 @@ describe("serve --kubeconfig: readiness follows the informers", function () {
     writeFileSync(join(dir, "kubeconfig"), fake.kubeconfig());
     const certDir = testCertDir();
     const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-    const s = await serve({ policy: join(dir, "policy.yaml"), state: [], kubeconfig: join(dir, "kubeconfig"), port: 0, certDir, metricsPort: 0, logLevel: "silent", host: "127.0.0.1" }, log);
+    const s = await serve(
+      {
+        policy: join(dir, "policy.yaml"),
+        state: [],
+        kubeconfig: join(dir, "kubeconfig"),
+        port: 0,
+        certDir,
+        metricsPort: 0,
+        logLevel: "silent",
+        host: "127.0.0.1",
+      },
+      log,
+    );
     try {
       let r1 = await rawRequest(s.port, ca, "GET", "/readyz");
       for (let i = 0; i < 50 && !/CRD/.test(r1.text); i++) {

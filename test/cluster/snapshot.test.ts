@@ -12,7 +12,10 @@ describe("cluster/snapshot: state from files", () => {
     expect(s.errors).to.deep.equal([]);
     expect(s.view.counts()).to.deep.equal({ namespaces: 7, pools: 3, services: 3, configMaps: 1, workloads: 2 });
     expect(s.view.namespace("edge")?.labels["lbguard.dev/provider"]).to.equal("kube-vip");
-    expect(s.view.configMap("kube-system", "kubevip")?.keys.map((k) => k.key)).to.deep.equal(["range-global", "cidr-harvester-system"]);
+    expect(s.view.configMap("kube-system", "kubevip")?.keys.map((k) => k.key)).to.deep.equal([
+      "range-global",
+      "cidr-harvester-system",
+    ]);
     const mirror = s.view.workload("Pod", "kube-system", "kube-vip-node1");
     expect(mirror?.mirror).to.deep.equal({ node: "node1", manifest: "kube-vip" });
     expect(mirror?.kubeVip[0].controlPlaneVIPs.map((v) => v.value)).to.deep.equal(["10.0.4.247"]);
@@ -26,12 +29,19 @@ describe("cluster/snapshot: state from files", () => {
         apiVersion: "v1",
         kind: "ServiceList",
         items: [
-          { metadata: { name: "a", namespace: "x" }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "10.1.1.1" }] } } },
+          {
+            metadata: { name: "a", namespace: "x" },
+            spec: { type: "LoadBalancer" },
+            status: { loadBalancer: { ingress: [{ ip: "10.1.1.1" }] } },
+          },
           { metadata: { name: "b", namespace: "x" }, spec: { type: "ClusterIP" } },
         ],
       }),
     );
-    writeFileSync(join(dir, "other.yml"), "apiVersion: v1\nkind: Endpoints\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: x}\ndata: {a: b}\n");
+    writeFileSync(
+      join(dir, "other.yml"),
+      "apiVersion: v1\nkind: Endpoints\nmetadata: {name: a, namespace: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: x}\ndata: {a: b}\n",
+    );
     mkdirSync(join(dir, "nested"));
     cpSync(join(FIXTURES, "metallb/ipaddresspool-plus-l2advertisement-all-pools.yaml"), join(dir, "nested/pools.yaml"));
     writeFileSync(join(dir, "README.md"), "not a manifest");
@@ -40,7 +50,11 @@ describe("cluster/snapshot: state from files", () => {
     expect(s.view.service("x", "a")?.addrs.map((a) => a.text)).to.deep.equal(["10.1.1.1"]);
     expect(s.view.service("x", "b")).to.equal(undefined);
     expect(s.view.configMap("x", "plain")).to.equal(undefined);
-    expect(s.view.pool("metallb-system", "example")?.entries.map((e) => e.text)).to.deep.equal(["192.168.10.0/24", "192.168.9.1-192.168.9.5", "fc00:f853:0ccd:e799::/124"]);
+    expect(s.view.pool("metallb-system", "example")?.entries.map((e) => e.text)).to.deep.equal([
+      "192.168.10.0/24",
+      "192.168.9.1-192.168.9.5",
+      "fc00:f853:0ccd:e799::/124",
+    ]);
   });
 
   it("reports a broken file and keeps the rest", () => {

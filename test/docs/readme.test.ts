@@ -42,10 +42,12 @@ function workdir(): string {
 }
 
 const yaml = {
-  traefik: "apiVersion: v1\nkind: Service\nmetadata: {name: traefik, namespace: traefik}\nspec: {type: LoadBalancer, loadBalancerIP: 10.0.4.247, ports: [{port: 443}]}\n",
+  traefik:
+    "apiVersion: v1\nkind: Service\nmetadata: {name: traefik, namespace: traefik}\nspec: {type: LoadBalancer, loadBalancerIP: 10.0.4.247, ports: [{port: 443}]}\n",
   dns: "apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\n  namespace: kube-system\n  annotations: {metallb.io/loadBalancerIPs: 10.0.4.215}\nspec: {type: LoadBalancer, ports: [{port: 53, protocol: UDP}]}\n",
   pool: "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: new, namespace: metallb-system}\nspec: {addresses: [10.0.4.240/29]}\n",
-  kubevipCM: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kubevip, namespace: kube-system}\ndata: {range-global: 10.0.5.200-10.0.5.210}\n",
+  kubevipCM:
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kubevip, namespace: kube-system}\ndata: {range-global: 10.0.5.200-10.0.5.210}\n",
 };
 
 describe("docs: every message in README.md is what lbguard prints", function () {
@@ -78,10 +80,23 @@ describe("docs: every message in README.md is what lbguard prints", function () 
     const p = policy(readFileSync(join(ROOT, "examples/policy.yaml"), "utf8"));
     const view = loadSnapshot([join(ROOT, "examples/cluster")]).view;
     expect(view.service("kube-system", "ingress-expose"), "examples/cluster has kube-system/ingress-expose").to.exist;
-    const svc = objects(readFileSync(join(ROOT, "examples/cluster/services.yaml"), "utf8")).find((o) => o.metadata?.name === "ingress-expose")!;
+    const svc = objects(readFileSync(join(ROOT, "examples/cluster/services.yaml"), "utf8")).find(
+      (o) => o.metadata?.name === "ingress-expose",
+    )!;
     const moved = jsonpatch.deepClone(svc);
     moved.status = { loadBalancer: { ingress: [{ ip: "10.0.5.3" }] } };
-    const r = decide("validate", request({ operation: "UPDATE", subResource: "status", object: moved, oldObject: svc, user: "system:serviceaccount:metallb-system:controller" }), p, view);
+    const r = decide(
+      "validate",
+      request({
+        operation: "UPDATE",
+        subResource: "status",
+        object: moved,
+        oldObject: svc,
+        user: "system:serviceaccount:metallb-system:controller",
+      }),
+      p,
+      view,
+    );
     expect(r.response.allowed).to.equal(false);
     const block = README.split("this line ends the status bounce):\n\n```text\n")[1]!.split("\n")[0];
     expect(block).to.equal(r.response.status!.message);
@@ -114,7 +129,19 @@ describe("docs: every message in README.md is what lbguard prints", function () 
       "      loadBalancerClas: null                # kube-vip keeps",
     );
     writeFileSync(join(d, "typo.yaml"), text);
-    const r = lbguard(d, ["serve", "--policy", "typo.yaml", "--state", "examples/cluster", "--cert-dir", "certs", "--port", "0", "--metrics-port", "0"]);
+    const r = lbguard(d, [
+      "serve",
+      "--policy",
+      "typo.yaml",
+      "--state",
+      "examples/cluster",
+      "--cert-dir",
+      "certs",
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+    ]);
     expect(r.code).to.not.equal(0);
     const shown = README.split("$ lbguard serve --policy typo.yaml\n")[1]!.split("```")[0]!;
     expect(r.err).to.include(shown);
@@ -132,7 +159,10 @@ describe("docs: every message in README.md is what lbguard prints", function () 
     }
     // the DaemonSet example is the README's "where MetalLB owns class-less Services" case
     writeFileSync(join(d, "metallb-null.yaml"), METALLB_NULL);
-    copyFileSync(join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml"), join(d, "kube-vip-ds.yaml"));
+    copyFileSync(
+      join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml"),
+      join(d, "kube-vip-ds.yaml"),
+    );
     const r = lbguard(d, ["check", "--policy", "metallb-null.yaml", "kube-vip-ds.yaml"]);
     expect(r.code, r.err).to.equal(1);
     inReadme(r.out.split("\n")[0]!);
@@ -141,13 +171,19 @@ describe("docs: every message in README.md is what lbguard prints", function () 
   it("shows lbguard check's output and exit code exactly", () => {
     const d = workdir();
     mkdirSync(join(d, "manifests"));
-    copyFileSync(join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml"), join(d, "manifests/kube-vip-ds.yaml"));
+    copyFileSync(
+      join(FIXTURES, "kubevip/daemonset-arp-cp-svc_DERIVED-manifest-daemonset-incluster-taint-v1.2.3.yaml"),
+      join(d, "manifests/kube-vip-ds.yaml"),
+    );
     writeFileSync(
       join(d, "manifests/pools.yaml"),
       "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-a, namespace: metallb-system}\nspec: {addresses: [10.0.9.0/24]}\n---\n" +
         "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab-b, namespace: metallb-system}\nspec: {addresses: [10.0.9.128-10.0.9.200]}\n",
     );
-    writeFileSync(join(d, "manifests/services.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: checkout, namespace: shop}\nspec: {type: LoadBalancer, ports: [{port: 443}]}\n");
+    writeFileSync(
+      join(d, "manifests/services.yaml"),
+      "apiVersion: v1\nkind: Service\nmetadata: {name: checkout, namespace: shop}\nspec: {type: LoadBalancer, ports: [{port: 443}]}\n",
+    );
     const cmd = "lbguard check --policy examples/policy.yaml --state examples/cluster ./manifests";
     const r = lbguard(d, cmd.split(" ").slice(1));
     const shown = README.split(`$ ${cmd}\n`)[1]!.split("$ echo $?\n")[0]!;

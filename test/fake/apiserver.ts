@@ -35,10 +35,29 @@ export const RESOURCES: Resource[] = [
   { group: "apps", version: "v1", resource: "daemonsets", kind: "DaemonSet", namespaced: true },
   { group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true },
   { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
-  { group: "metallb.io", version: "v1beta1", resource: "ipaddresspools", kind: "IPAddressPool", namespaced: true, crd: "ipaddresspools.metallb.io" },
+  {
+    group: "metallb.io",
+    version: "v1beta1",
+    resource: "ipaddresspools",
+    kind: "IPAddressPool",
+    namespaced: true,
+    crd: "ipaddresspools.metallb.io",
+  },
   { group: "", version: "v1", resource: "secrets", kind: "Secret", namespaced: true },
-  { group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false },
-  { group: "admissionregistration.k8s.io", version: "v1", resource: "validatingwebhookconfigurations", kind: "ValidatingWebhookConfiguration", namespaced: false },
+  {
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    resource: "mutatingwebhookconfigurations",
+    kind: "MutatingWebhookConfiguration",
+    namespaced: false,
+  },
+  {
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    resource: "validatingwebhookconfigurations",
+    kind: "ValidatingWebhookConfiguration",
+    namespaced: false,
+  },
 ];
 
 interface Event {
@@ -188,7 +207,11 @@ export class FakeApiServer {
   load(objects: Iterable<Obj>): void {
     for (const o of objects) {
       const res = this.resourceOf(o.kind);
-      const obj = { ...o, apiVersion: apiVersionOf(res), metadata: { ...o.metadata, uid: randomUUID(), resourceVersion: String(++this.rv) } };
+      const obj = {
+        ...o,
+        apiVersion: apiVersionOf(res),
+        metadata: { ...o.metadata, uid: randomUUID(), resourceVersion: String(++this.rv) },
+      };
       this.store.get(res.resource)!.set(this.key(obj), obj);
     }
     this.compactedRV = this.rv;
@@ -208,7 +231,8 @@ export class FakeApiServer {
 
   private emit(e: Event): void {
     this.events.push(e);
-    for (const w of this.watchers) if (this.matches(w, e.res, e.object)) this.send(w.res_, { type: e.type, object: e.object });
+    for (const w of this.watchers)
+      if (this.matches(w, e.res, e.object)) this.send(w.res_, { type: e.type, object: e.object });
   }
 
   private matches(w: { res: Resource; ns?: string; name?: string }, res: Resource, o: Obj): boolean {
@@ -242,7 +266,12 @@ export class FakeApiServer {
   }
 
   /** GET, PUT and PATCH of one object; POST to a collection. */
-  private write(req: IncomingMessage, res: ServerResponse, r: { res: Resource; ns?: string; name?: string }, body: string): void {
+  private write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: { res: Resource; ns?: string; name?: string },
+    body: string,
+  ): void {
     const m = this.store.get(r.res.resource)!;
     const key = `${r.ns ?? ""}/${r.name ?? ""}`;
     const cur = m.get(key);
@@ -258,20 +287,42 @@ export class FakeApiServer {
         return cur ? this.json(res, 200, cur) : notFound();
       case "POST": {
         const k = `${r.ns ?? ""}/${obj.metadata?.name}`;
-        if (m.has(k)) return this.json(res, 409, status(409, "AlreadyExists", `${r.res.resource} "${obj.metadata?.name}" already exists`));
-        return this.json(res, 201, this.apply({ ...obj, kind: r.res.kind, metadata: { ...obj.metadata, namespace: r.ns } }));
+        if (m.has(k))
+          return this.json(
+            res,
+            409,
+            status(409, "AlreadyExists", `${r.res.resource} "${obj.metadata?.name}" already exists`),
+          );
+        return this.json(
+          res,
+          201,
+          this.apply({ ...obj, kind: r.res.kind, metadata: { ...obj.metadata, namespace: r.ns } }),
+        );
       }
       case "PUT":
         if (!cur) return notFound();
         if (obj.metadata?.resourceVersion !== cur.metadata.resourceVersion)
-          return this.json(res, 409, status(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again"));
+          return this.json(
+            res,
+            409,
+            status(
+              409,
+              "Conflict",
+              "the object has been modified; please apply your changes to the latest version and try again",
+            ),
+          );
         return this.json(res, 200, this.apply({ ...obj, kind: r.res.kind }));
       case "PATCH": {
         if (!cur) return notFound();
         if (!String(req.headers["content-type"]).startsWith("application/json-patch+json"))
           return this.json(res, 415, status(415, "UnsupportedMediaType", "only JSON patches are served"));
         try {
-          const next = jsonpatch.applyPatch(structuredClone(cur), obj as jsonpatch.Operation[], true, false).newDocument;
+          const next = jsonpatch.applyPatch(
+            structuredClone(cur),
+            obj as jsonpatch.Operation[],
+            true,
+            false,
+          ).newDocument;
           return this.json(res, 200, this.apply(next));
         } catch (e) {
           return this.json(res, 422, status(422, "Invalid", `the patch did not apply: ${(e as Error).message}`));
@@ -292,7 +343,8 @@ export class FakeApiServer {
     const query = Object.fromEntries(url.searchParams);
     if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query });
     const r = this.route(url.pathname);
-    if (!r || (r.res.crd && !this.crds.has(r.res.crd))) return this.json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    if (!r || (r.res.crd && !this.crds.has(r.res.crd)))
+      return this.json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
     if (r.name || req.method !== "GET") {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -313,14 +365,24 @@ export class FakeApiServer {
     else this.list(res, r.res, ns, name, query);
   }
 
-  private list(res: ServerResponse, r: Resource, ns: string | undefined, name: string | undefined, q: Record<string, string>): void {
+  private list(
+    res: ServerResponse,
+    r: Resource,
+    ns: string | undefined,
+    name: string | undefined,
+    q: Record<string, string>,
+  ): void {
     if (res.destroyed) return;
     const limit = Number(q.limit ?? 0);
     let items: Obj[];
     let offset = 0;
     let snapRV = String(this.rv);
     if (q.continue) {
-      const tok = JSON.parse(Buffer.from(q.continue, "base64").toString()) as { id: string; offset: number; rv: string };
+      const tok = JSON.parse(Buffer.from(q.continue, "base64").toString()) as {
+        id: string;
+        offset: number;
+        rv: string;
+      };
       const snap = this.snapshots.get(tok.id);
       if (!snap) return this.json(res, 410, status(410, "Expired", "the provided continue parameter is too old"));
       items = snap;
@@ -345,22 +407,40 @@ export class FakeApiServer {
     this.json(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: meta, items: out });
   }
 
-  private watch(res: ServerResponse, r: Resource, ns: string | undefined, name: string | undefined, q: Record<string, string>): void {
+  private watch(
+    res: ServerResponse,
+    r: Resource,
+    ns: string | undefined,
+    name: string | undefined,
+    q: Record<string, string>,
+  ): void {
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
     const from = q.resourceVersion ?? "";
     if (from !== "" && from !== "0" && Number(from) < this.compactedRV) {
-      this.send(res, { type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${this.compactedRV})`) });
+      this.send(res, {
+        type: "ERROR",
+        object: status(410, "Expired", `too old resource version: ${from} (${this.compactedRV})`),
+      });
       res.end();
       return;
     }
     const w: Watcher = { res: r, ns, name, res_: res };
     if (from === "" || from === "0") {
-      for (const o of this.store.get(r.resource)!.values()) if (this.matches(w, r, o)) this.send(res, { type: "ADDED", object: o });
+      for (const o of this.store.get(r.resource)!.values())
+        if (this.matches(w, r, o)) this.send(res, { type: "ADDED", object: o });
     } else {
-      for (const e of this.events) if (e.rv > Number(from) && this.matches(w, e.res, e.object)) this.send(res, { type: e.type, object: e.object });
+      for (const e of this.events)
+        if (e.rv > Number(from) && this.matches(w, e.res, e.object)) this.send(res, { type: e.type, object: e.object });
     }
     if (q.allowWatchBookmarks === "true")
-      w.bookmark = setInterval(() => this.send(res, { type: "BOOKMARK", object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.rv) } } }), this.bookmarkMs);
+      w.bookmark = setInterval(
+        () =>
+          this.send(res, {
+            type: "BOOKMARK",
+            object: { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.rv) } },
+          }),
+        this.bookmarkMs,
+      );
     this.watchers.add(w);
     const timeout = Number(q.timeoutSeconds ?? 0);
     const end = () => {

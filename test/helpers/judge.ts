@@ -21,7 +21,14 @@ export function judge(policy: Policy, view: ClusterView, o: ReqOpts): Judgement 
   const m = decide("mutate", req, policy, view);
   let object = req.object;
   if (!m.response.allowed) {
-    return { allowed: false, object, patched: false, message: m.response.status?.message, warnings: m.response.warnings ?? [], rules: m.verdict?.denials.map((f) => f.rule) ?? [] };
+    return {
+      allowed: false,
+      object,
+      patched: false,
+      message: m.response.status?.message,
+      warnings: m.response.warnings ?? [],
+      rules: m.verdict?.denials.map((f) => f.rule) ?? [],
+    };
   }
   if (m.response.patch && object) object = applyReviewPatch(object, m.response.patch);
   const v = decide("validate", { ...req, object }, policy, view);
@@ -37,18 +44,42 @@ export function judge(policy: Policy, view: ClusterView, o: ReqOpts): Judgement 
 }
 
 /** The same as `judge`, over HTTPS against a running server. */
-export async function judgeHttps(post: (path: string, body: string) => Promise<{ status: number; json(): any }>, o: ReqOpts): Promise<Judgement> {
+export async function judgeHttps(
+  post: (path: string, body: string) => Promise<{ status: number; json(): any }>,
+  o: ReqOpts,
+): Promise<Judgement> {
   const req = request(o);
-  const m = await post("/mutate?timeout=10s", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: req }));
+  const m = await post(
+    "/mutate?timeout=10s",
+    JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: req }),
+  );
   if (m.status !== 200) throw new Error(`mutate answered ${m.status}`);
   const mr = m.json().response;
   if (mr.uid !== req.uid) throw new Error("uid not echoed");
   let object = req.object;
-  if (!mr.allowed) return { allowed: false, object, patched: false, message: mr.status?.message, warnings: mr.warnings ?? [], rules: [] };
+  if (!mr.allowed)
+    return {
+      allowed: false,
+      object,
+      patched: false,
+      message: mr.status?.message,
+      warnings: mr.warnings ?? [],
+      rules: [],
+    };
   if (mr.patch && object) object = applyReviewPatch(object, mr.patch);
-  const v = await post("/validate?timeout=10s", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { ...req, object } }));
+  const v = await post(
+    "/validate?timeout=10s",
+    JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { ...req, object } }),
+  );
   if (v.status !== 200) throw new Error(`validate answered ${v.status}`);
   const vr = v.json().response;
   if (vr.patch) throw new Error("validating webhook returned a patch");
-  return { allowed: vr.allowed, object, patched: !!mr.patch, message: vr.status?.message, warnings: [...(mr.warnings ?? []), ...(vr.warnings ?? [])], rules: [] };
+  return {
+    allowed: vr.allowed,
+    object,
+    patched: !!mr.patch,
+    message: vr.status?.message,
+    warnings: [...(mr.warnings ?? []), ...(vr.warnings ?? [])],
+    rules: [],
+  };
 }

@@ -60,7 +60,11 @@ export interface SvcOpts {
 }
 
 export function svc(o: SvcOpts = {}): KubeObject {
-  const spec: Record<string, unknown> = { type: o.type ?? "LoadBalancer", ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }], selector: { app: "web" } };
+  const spec: Record<string, unknown> = {
+    type: o.type ?? "LoadBalancer",
+    ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }],
+    selector: { app: "web" },
+  };
   if (o.cls !== undefined && o.cls !== null) spec.loadBalancerClass = o.cls;
   if (o.ip !== undefined) spec.loadBalancerIP = o.ip;
   const metadata: Record<string, unknown> = { name: o.name ?? "web", namespace: o.ns ?? "shop" };

@@ -83,7 +83,15 @@ export async function startTestServer(policyText: string, state: string | string
   });
   const certDir = testCertDir();
   const serving = await serve(
-    { policy: join(dir, "policy.yaml"), state: [join(dir, "state")], port: 0, certDir, metricsPort: 0, logLevel: "silent", host: "127.0.0.1" },
+    {
+      policy: join(dir, "policy.yaml"),
+      state: [join(dir, "state")],
+      port: 0,
+      certDir,
+      metricsPort: 0,
+      logLevel: "silent",
+      host: "127.0.0.1",
+    },
     createLogger("silent"),
   );
   const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
@@ -94,14 +102,17 @@ export async function startTestServer(policyText: string, state: string | string
     certDir,
     ca,
     serving,
-    post: (path, body, headers = { "Content-Type": "application/json" }) => request(serving.port, ca, "POST", path, body, headers),
+    post: (path, body, headers = { "Content-Type": "application/json" }) =>
+      request(serving.port, ca, "POST", path, body, headers),
     get: (path) => request(serving.port, ca, "GET", path),
     stop: () => serving.stop(),
   };
 }
 
 /** `lbguard serve …` as a real process; resolves with its HTTPS port once it listens. */
-export async function spawnServe(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; port: number; output(): string }> {
+export async function spawnServe(
+  args: string[],
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number; output(): string }> {
   const child = spawn(process.execPath, [CLI, "serve", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {

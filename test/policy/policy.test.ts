@@ -34,22 +34,78 @@ describe("policy: loading and validation", () => {
   });
 
   const bad: [string, (d: any) => void, RegExp][] = [
-    ["an unknown field", (d) => (d.spec.providers.metallb.lbClass = "x"), /spec\.providers\.metallb: unknown field "lbClass"/],
+    [
+      "an unknown field",
+      (d) => (d.spec.providers.metallb.lbClass = "x"),
+      /spec\.providers\.metallb: unknown field "lbClass"/,
+    ],
     ["a top-level typo", (d) => (d.spec.enforcment = {}), /spec: unknown field "enforcment"/],
-    ["a missing loadBalancerClass", (d) => delete d.spec.providers["kube-vip"].loadBalancerClass, /spec\.providers\.kube-vip\.loadBalancerClass: required; write null explicitly/],
+    [
+      "a missing loadBalancerClass",
+      (d) => delete d.spec.providers["kube-vip"].loadBalancerClass,
+      /spec\.providers\.kube-vip\.loadBalancerClass: required; write null explicitly/,
+    ],
     ["two null owners", (d) => (d.spec.providers.metallb.loadBalancerClass = null), /null is already owned by metallb/],
-    ["a shared class", (d) => (d.spec.providers["kube-vip"].loadBalancerClass = "metallb"), /"metallb" is already the class of metallb/],
-    ["an unknown provider name in a rule", (d) => (d.spec.namespaces[0].provider = "cilium"), /spec\.namespaces\[0\]\.provider: must be "metallb" or "kube-vip"/],
-    ["an undeclared provider in a rule", (d) => delete d.spec.providers["kube-vip"], /spec\.namespaces\[0\]\.provider: provider "kube-vip" is not declared/],
-    ["allowedProviders without the provider", (d) => (d.spec.namespaces[1].allowedProviders = ["metallb"]), /allowedProviders: must include the provider "kube-vip"/],
-    ["a rule with neither names nor selector", (d) => (d.spec.namespaces[0] = { provider: "metallb" }), /spec\.namespaces\[0\]: give names, selector or both/],
-    ["an identity of two providers", (d) => d.spec.providers.metallb.identities.push("kubernetes-admin"), /"kubernetes-admin" already belongs to/],
-    ["a bad reserved address", (d) => d.spec.reservedAddresses.push("10.0.0.0/33"), /spec\.reservedAddresses\[2\]: invalid CIDR/],
-    ["a bad control-plane VIP", (d) => (d.spec.providers["kube-vip"].controlPlaneVIPs = ["vip.example.com"]), /controlPlaneVIPs\[0\]: "vip\.example\.com" is not an IP/],
-    ["a bad configMap reference", (d) => (d.spec.providers["kube-vip"].configMap = "kubevip"), /configMap: "kubevip" must be namespace\/name/],
-    ["a bad enforcement value", (d) => (d.spec.enforcement = { pools: "block" }), /spec\.enforcement\.pools: must be "deny" or "warn" or "off"/],
-    ["a class Kubernetes would refuse", (d) => (d.spec.providers.metallb.loadBalancerClass = "bad class!"), /is not a valid class/],
-    ["a bad selector operator", (d) => (d.spec.namespaces[1].selector = { matchExpressions: [{ key: "a", operator: "Has" }] }), /matchExpressions\[0\]\.operator/],
+    [
+      "a shared class",
+      (d) => (d.spec.providers["kube-vip"].loadBalancerClass = "metallb"),
+      /"metallb" is already the class of metallb/,
+    ],
+    [
+      "an unknown provider name in a rule",
+      (d) => (d.spec.namespaces[0].provider = "cilium"),
+      /spec\.namespaces\[0\]\.provider: must be "metallb" or "kube-vip"/,
+    ],
+    [
+      "an undeclared provider in a rule",
+      (d) => delete d.spec.providers["kube-vip"],
+      /spec\.namespaces\[0\]\.provider: provider "kube-vip" is not declared/,
+    ],
+    [
+      "allowedProviders without the provider",
+      (d) => (d.spec.namespaces[1].allowedProviders = ["metallb"]),
+      /allowedProviders: must include the provider "kube-vip"/,
+    ],
+    [
+      "a rule with neither names nor selector",
+      (d) => (d.spec.namespaces[0] = { provider: "metallb" }),
+      /spec\.namespaces\[0\]: give names, selector or both/,
+    ],
+    [
+      "an identity of two providers",
+      (d) => d.spec.providers.metallb.identities.push("kubernetes-admin"),
+      /"kubernetes-admin" already belongs to/,
+    ],
+    [
+      "a bad reserved address",
+      (d) => d.spec.reservedAddresses.push("10.0.0.0/33"),
+      /spec\.reservedAddresses\[2\]: invalid CIDR/,
+    ],
+    [
+      "a bad control-plane VIP",
+      (d) => (d.spec.providers["kube-vip"].controlPlaneVIPs = ["vip.example.com"]),
+      /controlPlaneVIPs\[0\]: "vip\.example\.com" is not an IP/,
+    ],
+    [
+      "a bad configMap reference",
+      (d) => (d.spec.providers["kube-vip"].configMap = "kubevip"),
+      /configMap: "kubevip" must be namespace\/name/,
+    ],
+    [
+      "a bad enforcement value",
+      (d) => (d.spec.enforcement = { pools: "block" }),
+      /spec\.enforcement\.pools: must be "deny" or "warn" or "off"/,
+    ],
+    [
+      "a class Kubernetes would refuse",
+      (d) => (d.spec.providers.metallb.loadBalancerClass = "bad class!"),
+      /is not a valid class/,
+    ],
+    [
+      "a bad selector operator",
+      (d) => (d.spec.namespaces[1].selector = { matchExpressions: [{ key: "a", operator: "Has" }] }),
+      /matchExpressions\[0\]\.operator/,
+    ],
     ["a wrong kind", (d) => (d.kind = "Policy"), /kind: must be "OwnershipPolicy"/],
   ];
   for (const [what, edit, re] of bad) {
@@ -61,14 +117,24 @@ describe("policy: loading and validation", () => {
 
   it("rejects duplicate YAML keys and several documents", () => {
     expect(problems(() => parsePolicy("apiVersion: a\napiVersion: b\n")).join()).to.match(/unique|duplicate/i);
-    expect(problems(() => parsePolicy(KUBEVIP_NULL + "\n---\n" + KUBEVIP_NULL)).join()).to.match(/exactly one YAML document/);
+    expect(problems(() => parsePolicy(KUBEVIP_NULL + "\n---\n" + KUBEVIP_NULL)).join()).to.match(
+      /exactly one YAML document/,
+    );
   });
 
   it("resolves namespaces: names first, then selectors, then the default", () => {
     const p = policy();
     expect(p.resolveNamespace("kube-system", {})).to.deep.include({ provider: "kube-vip", rule: 0 });
-    expect(p.resolveNamespace("edge", { "lbguard.dev/provider": "kube-vip" })).to.deep.include({ provider: "kube-vip", rule: 1, allowed: ["kube-vip", "metallb"] });
-    expect(p.resolveNamespace("shop", { team: "x" })).to.deep.include({ provider: "metallb", rule: -1, allowed: ["metallb"] });
+    expect(p.resolveNamespace("edge", { "lbguard.dev/provider": "kube-vip" })).to.deep.include({
+      provider: "kube-vip",
+      rule: 1,
+      allowed: ["kube-vip", "metallb"],
+    });
+    expect(p.resolveNamespace("shop", { team: "x" })).to.deep.include({
+      provider: "metallb",
+      rule: -1,
+      allowed: ["metallb"],
+    });
     // labels unknown before the sync: a selector rule cannot be decided
     expect(p.resolveNamespace("shop", undefined)).to.equal(undefined);
     expect(p.resolveNamespace("kube-system", undefined)?.provider).to.equal("kube-vip");
@@ -94,7 +160,10 @@ describe("policy: reload", () => {
       writeFileSync(file, METALLB_NULL);
       expect(src.reload(log, m)).to.equal(true);
       expect(src.current.ownerOfClass(null)?.name).to.equal("metallb");
-      writeFileSync(file, METALLB_NULL.replace("loadBalancerClass: kube-vip.io/kube-vip-class", "loadBalancerClass: null"));
+      writeFileSync(
+        file,
+        METALLB_NULL.replace("loadBalancerClass: kube-vip.io/kube-vip-class", "loadBalancerClass: null"),
+      );
       expect(src.reload(log, m)).to.equal(false);
       expect(src.current.ownerOfClass(null)?.name).to.equal("metallb");
       expect(await counter(m, "error")).to.equal(1);
@@ -119,7 +188,8 @@ describe("policy: reload", () => {
       symlinkSync("..v2", join(dir, "..data_tmp"));
       renameSync(join(dir, "..data_tmp"), join(dir, "..data"));
       const until = Date.now() + 5000;
-      while (src.current.ownerOfClass(null)?.name !== "metallb" && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while (src.current.ownerOfClass(null)?.name !== "metallb" && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
       expect(src.current.ownerOfClass(null)?.name).to.equal("metallb");
     } finally {
       src.close();

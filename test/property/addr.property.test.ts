@@ -3,7 +3,15 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { IntervalIndex } from "../../src/addr/index.js";
-import { Interval, intersection, overlaps, parseAddressSpec, parseGoCIDR, prefixInterval, summarize } from "../../src/addr/interval.js";
+import {
+  Interval,
+  intersection,
+  overlaps,
+  parseAddressSpec,
+  parseGoCIDR,
+  prefixInterval,
+  summarize,
+} from "../../src/addr/interval.js";
 import { BITS, formatIP, MAX, parseIP } from "../../src/addr/ip.js";
 import { parseKubeVipKey } from "../../src/addr/kubevip.js";
 import { metallbCIDRs, parseMetalLBEntry } from "../../src/addr/metallb.js";
@@ -12,12 +20,21 @@ import { FIXTURES } from "../helpers/paths.js";
 const RUNS = { numRuns: 500 };
 const v4 = fc.bigInt({ min: 0n, max: MAX[4] });
 const v6 = fc.bigInt({ min: 0n, max: MAX[6] });
-const ipText = fc.oneof(v4.map((v) => formatIP(4, v)), v6.map((v) => formatIP(6, v)));
+const ipText = fc.oneof(
+  v4.map((v) => formatIP(4, v)),
+  v6.map((v) => formatIP(6, v)),
+);
 /** strings that look like addresses, mangled */
 const addressish = fc.oneof(
   fc.string(),
   fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF.:/- \t%xX") }),
-  fc.tuple(ipText, fc.constantFrom("", "/", "-", " - ", "/0", "/33", "/129", "/-1", "%eth0", " "), fc.oneof(ipText, fc.nat(200).map(String))).map(([a, s, b]) => a + s + b),
+  fc
+    .tuple(
+      ipText,
+      fc.constantFrom("", "/", "-", " - ", "/0", "/33", "/129", "/-1", "%eth0", " "),
+      fc.oneof(ipText, fc.nat(200).map(String)),
+    )
+    .map(([a, s, b]) => a + s + b),
   fc.string({ unit: "grapheme" }),
 );
 
@@ -58,20 +75,33 @@ describe("property: address parsing never throws and round-trips", () => {
 
   it("a CIDR parses to the masked block that contains its address, in both grammars", () => {
     fc.assert(
-      fc.property(fc.oneof(v4.map((v) => [4, v] as const), v6.filter((v) => v >> 32n !== 0xffffn).map((v) => [6, v] as const)), fc.nat(128), ([fam, v], p0) => {
-        const p = p0 % (BITS[fam] + 1);
-        const text = `${formatIP(fam, v)}/${p}`;
-        const c = parseGoCIDR(text)!;
-        expect(c.iv).to.deep.equal(prefixInterval(fam, v, p));
-        expect(c.iv.lo <= v && v <= c.iv.hi).to.equal(true);
-        expect(parseMetalLBEntry(text).intervals).to.deep.equal([c.iv]);
-      }),
+      fc.property(
+        fc.oneof(
+          v4.map((v) => [4, v] as const),
+          v6.filter((v) => v >> 32n !== 0xffffn).map((v) => [6, v] as const),
+        ),
+        fc.nat(128),
+        ([fam, v], p0) => {
+          const p = p0 % (BITS[fam] + 1);
+          const text = `${formatIP(fam, v)}/${p}`;
+          const c = parseGoCIDR(text)!;
+          expect(c.iv).to.deep.equal(prefixInterval(fam, v, p));
+          expect(c.iv.lo <= v && v <= c.iv.hi).to.equal(true);
+          expect(parseMetalLBEntry(text).intervals).to.deep.equal([c.iv]);
+        },
+      ),
       RUNS,
     );
   });
 
   it("overlap is symmetric and the intersection lies in both", () => {
-    const iv = fc.tuple(fc.constantFrom(4 as const, 6 as const), fc.bigInt({ min: 0n, max: 4000n }), fc.bigInt({ min: 0n, max: 200n })).map(([fam, lo, len]) => ({ fam, lo, hi: lo + len }) as Interval);
+    const iv = fc
+      .tuple(
+        fc.constantFrom(4 as const, 6 as const),
+        fc.bigInt({ min: 0n, max: 4000n }),
+        fc.bigInt({ min: 0n, max: 200n }),
+      )
+      .map(([fam, lo, len]) => ({ fam, lo, hi: lo + len }) as Interval);
     fc.assert(
       fc.property(iv, iv, (a, b) => {
         expect(overlaps(a, b)).to.equal(overlaps(b, a));
@@ -100,7 +130,8 @@ describe("property: address parsing never throws and round-trips", () => {
   });
 
   it("agrees with MetalLB's vectors under whitespace: trimmed around a range's dash, refused around a CIDR", () => {
-    const vectors = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8")).vectors as { input: string; cidrs: string[]; parseCIDRError: string }[];
+    const vectors = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8"))
+      .vectors as { input: string; cidrs: string[]; parseCIDRError: string }[];
     const ranges = vectors.filter((v) => !v.parseCIDRError && v.input.includes("-"));
     const cidrs = vectors.filter((v) => !v.parseCIDRError && !v.input.includes("-"));
     const ws = fc.string({ unit: fc.constantFrom(" ", "\t", "\u0085"), maxLength: 3 });
@@ -112,23 +143,40 @@ describe("property: address parsing never throws and round-trips", () => {
       RUNS,
     );
     fc.assert(
-      fc.property(fc.constantFrom(...cidrs), fc.string({ unit: fc.constantFrom(" ", "\t"), minLength: 1, maxLength: 2 }), fc.boolean(), (v, w, before) => {
-        expect(parseMetalLBEntry(before ? w + v.input : v.input + w).error).to.match(/^invalid CIDR/);
-      }),
+      fc.property(
+        fc.constantFrom(...cidrs),
+        fc.string({ unit: fc.constantFrom(" ", "\t"), minLength: 1, maxLength: 2 }),
+        fc.boolean(),
+        (v, w, before) => {
+          expect(parseMetalLBEntry(before ? w + v.input : v.input + w).error).to.match(/^invalid CIDR/);
+        },
+      ),
       RUNS,
     );
   });
 
   it("the interval index answers like a scan", () => {
-    const iv = fc.tuple(fc.constantFrom(4 as const, 6 as const), fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: 50n })).map(([fam, lo, len]) => ({ fam, lo, hi: lo + len }) as Interval);
+    const iv = fc
+      .tuple(
+        fc.constantFrom(4 as const, 6 as const),
+        fc.bigInt({ min: 0n, max: 1000n }),
+        fc.bigInt({ min: 0n, max: 50n }),
+      )
+      .map(([fam, lo, len]) => ({ fam, lo, hi: lo + len }) as Interval);
     fc.assert(
       fc.property(fc.array(iv, { maxLength: 60 }), fc.array(fc.nat(59), { maxLength: 20 }), iv, (ivs, dels, q) => {
         const idx = new IntervalIndex<number>();
         const hs = ivs.map((v, i) => idx.insert(v, i));
         const gone = new Set(dels.filter((d) => d < ivs.length));
         for (const d of gone) idx.delete(hs[d]);
-        const got = idx.overlapping(q).map((e) => e.value).sort((a, b) => a - b);
-        const want = ivs.map((v, i) => [v, i] as const).filter(([v, i]) => !gone.has(i) && overlaps(v, q)).map(([, i]) => i);
+        const got = idx
+          .overlapping(q)
+          .map((e) => e.value)
+          .sort((a, b) => a - b);
+        const want = ivs
+          .map((v, i) => [v, i] as const)
+          .filter(([v, i]) => !gone.has(i) && overlaps(v, q))
+          .map(([, i]) => i);
         expect(got).to.deep.equal(want);
       }),
       RUNS,

@@ -8,21 +8,43 @@ import { reviewBody, svc } from "../helpers/review.js";
 import { kubevipCM, pool } from "../rules/pool-cases.js";
 import { ds, staticPod, cloudProvider } from "../rules/workload-cases.js";
 
-const handler = createReviewHandler({ policy: () => policy(KUBEVIP_NULL), view: () => viewOf(CLUSTER) }, undefined, createLogger("silent"));
+const handler = createReviewHandler(
+  { policy: () => policy(KUBEVIP_NULL), view: () => viewOf(CLUSTER) },
+  undefined,
+  createLogger("silent"),
+);
 const view = viewOf(CLUSTER);
 const p = policy(KUBEVIP_NULL);
 const fast = createReviewHandler({ policy: () => p, view: () => view }, undefined, createLogger("silent"));
 void handler;
 
 type Reply = { status: number; body: string };
-const call = (webhook: "mutate" | "validate", body: string, ct = "application/json") => fast(webhook, body, ct, Date.now() + 5000) as Reply;
+const call = (webhook: "mutate" | "validate", body: string, ct = "application/json") =>
+  fast(webhook, body, ct, Date.now() + 5000) as Reply;
 
 /** Real reviews of every admitted kind, as the API server sends them. */
 const SEEDS: string[] = [
   reviewBody({ object: svc({ ns: "shop" }) }),
-  reviewBody({ object: svc({ ns: "traefik", cls: "metallb", ip: "10.0.4.247", annotations: { "metallb.io/address-pool": "default" } }) }),
-  reviewBody({ operation: "UPDATE", subResource: "status", user: "system:serviceaccount:metallb-system:controller", oldObject: svc({ ns: "kube-system", status: ["10.0.4.210"] }), object: svc({ ns: "kube-system" }) }),
-  reviewBody({ object: pool("p", ["10.0.8.0/24", "fd00::/120"], { serviceAllocation: { namespaces: ["kube-system"], namespaceSelectors: [{ matchLabels: { a: "b" } }] } }) }),
+  reviewBody({
+    object: svc({
+      ns: "traefik",
+      cls: "metallb",
+      ip: "10.0.4.247",
+      annotations: { "metallb.io/address-pool": "default" },
+    }),
+  }),
+  reviewBody({
+    operation: "UPDATE",
+    subResource: "status",
+    user: "system:serviceaccount:metallb-system:controller",
+    oldObject: svc({ ns: "kube-system", status: ["10.0.4.210"] }),
+    object: svc({ ns: "kube-system" }),
+  }),
+  reviewBody({
+    object: pool("p", ["10.0.8.0/24", "fd00::/120"], {
+      serviceAllocation: { namespaces: ["kube-system"], namespaceSelectors: [{ matchLabels: { a: "b" } }] },
+    }),
+  }),
   reviewBody({ object: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9", "cidr-x": "10.0.9.0/29" }) }),
   reviewBody({ object: ds("kv", { svc_enable: "true", cp_enable: "true", address: "10.0.5.10" }) }),
   reviewBody({ object: staticPod({ svc_enable: "true" }, { mirror: true }), user: "system:node:cp1" }),
@@ -56,37 +78,89 @@ function check(r: Reply, uid?: unknown): void {
 describe("property: the AdmissionReview codec and rules under random and mutated reviews", () => {
   it("random bodies: always a 200 review or a 400, never a crash", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), fc.constantFrom("mutate", "validate"), fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", ""), (body, w, ct) => {
-        check(call(w as "mutate" | "validate", body, ct));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        fc.constantFrom("mutate", "validate"),
+        fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", ""),
+        (body, w, ct) => {
+          check(call(w as "mutate" | "validate", body, ct));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it("mutated real reviews: a 200 that echoes the uid, or a 400 when there is no uid to echo", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...SEEDS), fc.array(fc.nat(50), { minLength: 1, maxLength: 7 }), fc.jsonValue(), fc.boolean(), fc.constantFrom("mutate", "validate"), (seed, path, value, del, w) => {
-        const doc = mutate(JSON.parse(seed), path, value, del) as any;
-        const r = call(w as "mutate" | "validate", JSON.stringify(doc));
-        const uid = doc?.request?.uid;
-        check(r, typeof uid === "string" && uid ? uid : undefined);
-        if (typeof uid === "string" && uid && doc.apiVersion === "admission.k8s.io/v1" && doc.kind === "AdmissionReview" && doc.request && typeof doc.request === "object" && !Array.isArray(doc.request))
-          expect(r.status).to.equal(200);
-      }),
+      fc.property(
+        fc.constantFrom(...SEEDS),
+        fc.array(fc.nat(50), { minLength: 1, maxLength: 7 }),
+        fc.jsonValue(),
+        fc.boolean(),
+        fc.constantFrom("mutate", "validate"),
+        (seed, path, value, del, w) => {
+          const doc = mutate(JSON.parse(seed), path, value, del) as any;
+          const r = call(w as "mutate" | "validate", JSON.stringify(doc));
+          const uid = doc?.request?.uid;
+          check(r, typeof uid === "string" && uid ? uid : undefined);
+          if (
+            typeof uid === "string" &&
+            uid &&
+            doc.apiVersion === "admission.k8s.io/v1" &&
+            doc.kind === "AdmissionReview" &&
+            doc.request &&
+            typeof doc.request === "object" &&
+            !Array.isArray(doc.request)
+          )
+            expect(r.status).to.equal(200);
+        },
+      ),
       // LBGUARD_FUZZ_RUNS=100000 for a long fuzz
       { numRuns: Number(process.env.LBGUARD_FUZZ_RUNS) || 3000 },
     );
   });
 
   it("hostile strings anywhere in a Service: decided, one line, never a crash", () => {
-    const hostile = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 100 }), fc.constantFrom("::ffff:10.0.4.247", "10.0.4.247\n", "0.0.0.0", "::", "1.1.1.1,2.2.2.2,3.3.3.3", "x".repeat(5000)));
+    const hostile = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: "grapheme", maxLength: 100 }),
+      fc.constantFrom(
+        "::ffff:10.0.4.247",
+        "10.0.4.247\n",
+        "0.0.0.0",
+        "::",
+        "1.1.1.1,2.2.2.2,3.3.3.3",
+        "x".repeat(5000),
+      ),
+    );
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("metallb.io/loadBalancerIPs", "metallb.io/address-pool", "kube-vip.io/loadbalancerIPs", "metallb.universe.tf/loadBalancerIPs", "other"), hostile), hostile, fc.option(hostile), (annotations, ip, cls) => {
-        const r = call("validate", reviewBody({ object: svc({ ns: "traefik", ip, cls: cls ?? undefined, annotations }) }));
-        check(r);
-        const msg = JSON.parse(r.body).response.status?.message;
-        if (msg) expect(msg).to.not.match(/[\r\n]/);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom(
+            "metallb.io/loadBalancerIPs",
+            "metallb.io/address-pool",
+            "kube-vip.io/loadbalancerIPs",
+            "metallb.universe.tf/loadBalancerIPs",
+            "other",
+          ),
+          hostile,
+        ),
+        hostile,
+        fc.option(hostile),
+        (annotations, ip, cls) => {
+          const r = call(
+            "validate",
+            reviewBody({ object: svc({ ns: "traefik", ip, cls: cls ?? undefined, annotations }) }),
+          );
+          check(r);
+          const msg = JSON.parse(r.body).response.status?.message;
+          if (msg) expect(msg).to.not.match(/[\r\n]/);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

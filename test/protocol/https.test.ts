@@ -34,13 +34,23 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
 
   it("fails verification for another name, and refuses TLS 1.1", async () => {
     const wrongName = new Promise<Error>((resolve) => {
-      const sock = tls.connect({ host: "127.0.0.1", port: s.port, ca: s.ca, servername: "lbguard.other.svc" }, () => resolve(new Error("connected")));
+      const sock = tls.connect({ host: "127.0.0.1", port: s.port, ca: s.ca, servername: "lbguard.other.svc" }, () =>
+        resolve(new Error("connected")),
+      );
       sock.on("error", resolve);
     });
     expect((await wrongName).message).to.match(/altnames|Hostname/i);
     const old = new Promise<Error>((resolve) => {
-      const sock = tls.connect({ host: "127.0.0.1", port: s.port, ca: s.ca, servername: SERVICE_DNS, maxVersion: "TLSv1.1", minVersion: "TLSv1" }, () =>
-        resolve(new Error("connected")),
+      const sock = tls.connect(
+        {
+          host: "127.0.0.1",
+          port: s.port,
+          ca: s.ca,
+          servername: SERVICE_DNS,
+          maxVersion: "TLSv1.1",
+          minVersion: "TLSv1",
+        },
+        () => resolve(new Error("connected")),
       );
       sock.on("error", resolve);
     });
@@ -70,7 +80,16 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
 
   it("never patches an UPDATE of an existing LoadBalancer Service", async () => {
     const old = svc({ ns: "shop", name: "legacy" });
-    const r = decode(await s.post("/mutate", reviewBody({ operation: "UPDATE", oldObject: old, object: svc({ ns: "shop", name: "legacy", labels: { a: "b" } }) })));
+    const r = decode(
+      await s.post(
+        "/mutate",
+        reviewBody({
+          operation: "UPDATE",
+          oldObject: old,
+          object: svc({ ns: "shop", name: "legacy", labels: { a: "b" } }),
+        }),
+      ),
+    );
     expect(r.allowed).to.equal(true);
     expect(r.patch).to.equal(undefined);
   });
@@ -83,11 +102,44 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
   });
 
   const cases: [string, Parameters<typeof reviewBody>[0], boolean, RegExp?][] = [
-    ["the control-plane VIP requested by a MetalLB Service", { object: svc({ ns: "traefik", name: "traefik", cls: "metallb", ip: "10.0.4.247" }) }, false, /^Service traefik\/traefik: 10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\); MetalLB pools for this namespace: .*traefik-vip-pool \(10\.0\.4\.248\/32\)/],
-    ["a class the namespace may not use", { object: svc({ ns: "kube-system", name: "x", cls: "metallb" }) }, false, /is not allowed in namespace kube-system/],
-    ["a MetalLB annotation on a kube-vip Service", { object: svc({ ns: "kube-system", name: "x", annotations: { "metallb.io/address-pool": "default" } }) }, false, /carries the MetalLB annotation/],
-    ["a pool address on a MetalLB Service", { object: svc({ ns: "traefik", cls: "metallb", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.30" } }) }, true],
-    ["MetalLB's status write on a kube-vip Service", { operation: "UPDATE", subResource: "status", user: "system:serviceaccount:metallb-system:controller", oldObject: svc({ ns: "kube-system", name: "ingress-expose", status: ["10.0.4.210"] }), object: { ...svc({ ns: "kube-system", name: "ingress-expose" }), status: { loadBalancer: { ingress: [{ ip: "10.0.4.210", ports: [{ port: 443, protocol: "TCP" }] }] } } } }, false, /status writes from system:serviceaccount:metallb-system:controller \(metallb\) are refused/],
+    [
+      "the control-plane VIP requested by a MetalLB Service",
+      { object: svc({ ns: "traefik", name: "traefik", cls: "metallb", ip: "10.0.4.247" }) },
+      false,
+      /^Service traefik\/traefik: 10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\); MetalLB pools for this namespace: .*traefik-vip-pool \(10\.0\.4\.248\/32\)/,
+    ],
+    [
+      "a class the namespace may not use",
+      { object: svc({ ns: "kube-system", name: "x", cls: "metallb" }) },
+      false,
+      /is not allowed in namespace kube-system/,
+    ],
+    [
+      "a MetalLB annotation on a kube-vip Service",
+      { object: svc({ ns: "kube-system", name: "x", annotations: { "metallb.io/address-pool": "default" } }) },
+      false,
+      /carries the MetalLB annotation/,
+    ],
+    [
+      "a pool address on a MetalLB Service",
+      { object: svc({ ns: "traefik", cls: "metallb", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.30" } }) },
+      true,
+    ],
+    [
+      "MetalLB's status write on a kube-vip Service",
+      {
+        operation: "UPDATE",
+        subResource: "status",
+        user: "system:serviceaccount:metallb-system:controller",
+        oldObject: svc({ ns: "kube-system", name: "ingress-expose", status: ["10.0.4.210"] }),
+        object: {
+          ...svc({ ns: "kube-system", name: "ingress-expose" }),
+          status: { loadBalancer: { ingress: [{ ip: "10.0.4.210", ports: [{ port: 443, protocol: "TCP" }] }] } },
+        },
+      },
+      false,
+      /status writes from system:serviceaccount:metallb-system:controller \(metallb\) are refused/,
+    ],
     ["a DELETE", { operation: "DELETE", oldObject: svc({ ns: "kube-system", name: "x", cls: "metallb" }) }, true],
   ];
   for (const [what, req, allowed, re] of cases) {
@@ -119,10 +171,20 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
       expect(r.text).to.match(/application\/json/);
     });
     it("a review without request → 400", async () => {
-      expect((await s.post("/validate", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }))).status).to.equal(400);
+      expect(
+        (await s.post("/validate", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" })))
+          .status,
+      ).to.equal(400);
     });
     it("a request without uid → 400", async () => {
-      const r = await s.post("/validate", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { kind: { kind: "Service" } } }));
+      const r = await s.post(
+        "/validate",
+        JSON.stringify({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          request: { kind: { kind: "Service" } },
+        }),
+      );
       expect(r.status).to.equal(400);
     });
     it("a body that is not an AdmissionReview → 400", async () => {
@@ -137,7 +199,14 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
       expect(r.text).to.match(/admission\.k8s\.io\/v1/);
     });
     it("a decodable review with a malformed request → 200 with the uid and status 400", async () => {
-      const r = await s.post("/validate", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u-1", operation: "EXPLODE" } }));
+      const r = await s.post(
+        "/validate",
+        JSON.stringify({
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          request: { uid: "u-1", operation: "EXPLODE" },
+        }),
+      );
       expect(r.status).to.equal(200);
       const resp = decode(r);
       expect(resp.uid).to.equal("u-1");
@@ -145,7 +214,10 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
       expect(resp.status.code).to.equal(400);
     });
     it("an object of an unknown kind → allowed", async () => {
-      const req = mkRequest({ kind: "Widget", object: { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } } as any });
+      const req = mkRequest({
+        kind: "Widget",
+        object: { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } } as any,
+      });
       const resp = decode(await s.post("/validate", reviewBody(req)));
       expect(resp.allowed).to.equal(true);
       expect(resp.uid).to.equal(req.uid);
@@ -159,7 +231,10 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
         { "metallb.io/loadBalancerIPs": "::ffff:999.0.0.1" },
       ];
       for (const annotations of hostile) {
-        const r = await s.post("/validate", reviewBody({ object: svc({ ns: "traefik", cls: "metallb", annotations }) }));
+        const r = await s.post(
+          "/validate",
+          reviewBody({ object: svc({ ns: "traefik", cls: "metallb", annotations }) }),
+        );
         expect(r.status).to.equal(200);
         const resp = decode(r);
         expect(resp.allowed).to.equal(false);
@@ -186,13 +261,17 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
     const ready = await s.get("/readyz");
     expect(ready.status).to.equal(200);
     const text = await new Promise<string>((resolve, reject) => {
-      http.get({ host: "127.0.0.1", port: s.metricsPort, path: "/metrics" }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => resolve(b));
-      }).on("error", reject);
+      http
+        .get({ host: "127.0.0.1", port: s.metricsPort, path: "/metrics" }, (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c));
+          res.on("end", () => resolve(b));
+        })
+        .on("error", reject);
     });
-    expect(text).to.match(/lbguard_admission_requests_total\{webhook="validate",kind="Service",operation="CREATE",decision="denied"\} \d+/);
+    expect(text).to.match(
+      /lbguard_admission_requests_total\{webhook="validate",kind="Service",operation="CREATE",decision="denied"\} \d+/,
+    );
     expect(text).to.match(/lbguard_admission_duration_seconds_bucket\{le="0.0005",webhook="mutate",kind="Service"\}/);
     expect(text).to.match(/lbguard_policy_reloads_total\{result="success"\} 1/);
     expect(text).to.match(/lbguard_certificate_expiry_timestamp_seconds \d+/);
@@ -207,11 +286,23 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
     const sockets = new Set<unknown>();
     for (let i = 0; i < 3; i++) {
       await new Promise<void>((resolve, reject) => {
-        const req = https.request({ host: "127.0.0.1", port: s.port, method: "POST", path: "/validate", ca: s.ca, servername: SERVICE_DNS, agent, headers: { "Content-Type": "application/json" } }, (res) => {
-          sockets.add(res.socket);
-          res.resume();
-          res.on("end", resolve);
-        });
+        const req = https.request(
+          {
+            host: "127.0.0.1",
+            port: s.port,
+            method: "POST",
+            path: "/validate",
+            ca: s.ca,
+            servername: SERVICE_DNS,
+            agent,
+            headers: { "Content-Type": "application/json" },
+          },
+          (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on("end", resolve);
+          },
+        );
         req.on("error", reject);
         req.end(reviewBody({ object: svc({ ns: "kube-system", name: `k${i}` }) }));
       });
@@ -242,15 +333,35 @@ describe("protocol: AdmissionReview over HTTPS (MetalLB owns class-less Services
 
   it("refuses kube-vip's status write on a class-less (MetalLB) Service", async () => {
     const old = svc({ ns: "shop", name: "a", status: ["10.0.5.4"] });
-    const obj = { ...old, status: { loadBalancer: { ingress: [{ ip: "10.0.5.4", ports: [{ port: 80, protocol: "TCP" }] }] } } };
-    const r = decode(await s.post("/validate", reviewBody({ operation: "UPDATE", subResource: "status", user: "kubernetes-admin", oldObject: old, object: obj })));
+    const obj = {
+      ...old,
+      status: { loadBalancer: { ingress: [{ ip: "10.0.5.4", ports: [{ port: 80, protocol: "TCP" }] }] } },
+    };
+    const r = decode(
+      await s.post(
+        "/validate",
+        reviewBody({
+          operation: "UPDATE",
+          subResource: "status",
+          user: "kubernetes-admin",
+          oldObject: old,
+          object: obj,
+        }),
+      ),
+    );
     expect(r.allowed).to.equal(false);
-    expect(r.status.message).to.match(/^Service shop\/a is owned by metallb \(no loadBalancerClass\); status writes from kubernetes-admin \(kube-vip\) are refused; set lb_class_only "true" on kube-vip/);
+    expect(r.status.message).to.match(
+      /^Service shop\/a is owned by metallb \(no loadBalancerClass\); status writes from kubernetes-admin \(kube-vip\) are refused; set lb_class_only "true" on kube-vip/,
+    );
   });
 
   it("refuses kube-vip's class in a MetalLB namespace", async () => {
-    const r = decode(await s.post("/validate", reviewBody({ object: svc({ ns: "shop", cls: "kube-vip.io/kube-vip-class" }) })));
+    const r = decode(
+      await s.post("/validate", reviewBody({ object: svc({ ns: "shop", cls: "kube-vip.io/kube-vip-class" }) })),
+    );
     expect(r.allowed).to.equal(false);
-    expect(r.status.message).to.equal('Service shop/web: loadBalancerClass "kube-vip.io/kube-vip-class" (kube-vip) is not allowed in namespace shop; allowed: metallb (no class)');
+    expect(r.status.message).to.equal(
+      'Service shop/web: loadBalancerClass "kube-vip.io/kube-vip-class" (kube-vip) is not allowed in namespace shop; allowed: metallb (no class)',
+    );
   });
 });

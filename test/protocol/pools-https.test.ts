@@ -44,7 +44,10 @@ describe("protocol: MetalLB's overlap scenarios over HTTPS (earlier pools as clu
   file.overlapScenarios.forEach((sc, i) => {
     it(`#${i + 1}: the last pool is ${sc.error ? "refused" : "accepted"}`, async () => {
       const earlier = sc.pools.slice(0, -1).map((p) => YAML.stringify(pool(p.name, p.addresses)));
-      const s = await startTestServer(metallbOnly, earlier.length ? earlier.join("---\n") : "apiVersion: v1\nkind: List\nitems: []\n");
+      const s = await startTestServer(
+        metallbOnly,
+        earlier.length ? earlier.join("---\n") : "apiVersion: v1\nkind: List\nitems: []\n",
+      );
       try {
         const last = sc.pools[sc.pools.length - 1];
         const j = await judgeHttps(s.post, { object: pool(last.name, last.addresses) });

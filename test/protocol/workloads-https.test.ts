@@ -20,7 +20,8 @@ describe("protocol: kube-vip workload cases over HTTPS", () => {
   const servers = new Map<string, TestServer>();
   const serverFor = async (c: WCase) => {
     const key = `${c.policy}/${!!c.instances}`;
-    if (!servers.has(key)) servers.set(key, await startTestServer(POLICIES[c.policy], c.instances ? [CLUSTER, INSTANCES] : CLUSTER));
+    if (!servers.has(key))
+      servers.set(key, await startTestServer(POLICIES[c.policy], c.instances ? [CLUSTER, INSTANCES] : CLUSTER));
     return servers.get(key)!;
   };
   after(async () => {

@@ -17,14 +17,21 @@ const KUBEVIP = "system:serviceaccount:kube-system:kube-vip";
 const CLOUD = "system:serviceaccount:kube-system:kube-vip-cloud-controller";
 
 // MetalLB #2177: (a) MetalLB's IP-only status, (b) kube-vip's status with ports.
-const [bounceA, bounceB] = objects(readFileSync(join(FIXTURES, "metallb/transcribed-issue-2177-status-bounce.yaml"), "utf8"));
+const [bounceA, bounceB] = objects(
+  readFileSync(join(FIXTURES, "metallb/transcribed-issue-2177-status-bounce.yaml"), "utf8"),
+);
 
 function withStatus(base: KubeObject, status: unknown): KubeObject {
   return { ...base, status: status as never };
 }
 
 function status(p: ReturnType<typeof policy>, user: string, oldObj: KubeObject, newObj: KubeObject, sub = "status") {
-  return decide("validate", request({ operation: "UPDATE", user, subResource: sub, oldObject: oldObj, object: newObj }), p, view).response;
+  return decide(
+    "validate",
+    request({ operation: "UPDATE", user, subResource: sub, oldObject: oldObj, object: newObj }),
+    p,
+    view,
+  ).response;
 }
 
 describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
@@ -44,39 +51,71 @@ describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
   it("refuses kube-vip writing its ports back on a MetalLB Service", () => {
     const r = status(kvNull, KUBEVIP, withStatus(mlbSvc, bounceA.status), withStatus(mlbSvc, bounceB.status));
     expect(r.allowed).to.equal(false);
-    expect(r.status?.message).to.match(/^Service shop\/web is owned by metallb \(loadBalancerClass "metallb"\); status writes from system:serviceaccount:kube-system:kube-vip \(kube-vip\) are refused; set kube-vip's lb_class_name/);
+    expect(r.status?.message).to.match(
+      /^Service shop\/web is owned by metallb \(loadBalancerClass "metallb"\); status writes from system:serviceaccount:kube-system:kube-vip \(kube-vip\) are refused; set kube-vip's lb_class_name/,
+    );
   });
 
   it("lets each controller write its own status", () => {
-    expect(status(kvNull, KUBEVIP, withStatus(kvSvc, bounceA.status), withStatus(kvSvc, bounceB.status)).allowed).to.equal(true);
-    expect(status(kvNull, METALLB, withStatus(mlbSvc, bounceB.status), withStatus(mlbSvc, bounceA.status)).allowed).to.equal(true);
+    expect(
+      status(kvNull, KUBEVIP, withStatus(kvSvc, bounceA.status), withStatus(kvSvc, bounceB.status)).allowed,
+    ).to.equal(true);
+    expect(
+      status(kvNull, METALLB, withStatus(mlbSvc, bounceB.status), withStatus(mlbSvc, bounceA.status)).allowed,
+    ).to.equal(true);
   });
 
   it("lets a foreign identity write a status that leaves status.loadBalancer as it was", () => {
     const s = withStatus(kvSvc, bounceA.status);
-    const withConditions = withStatus(kvSvc, { ...(bounceA.status as object), conditions: [{ type: "X", status: "True" }] });
+    const withConditions = withStatus(kvSvc, {
+      ...(bounceA.status as object),
+      conditions: [{ type: "X", status: "True" }],
+    });
     expect(status(kvNull, METALLB, s, withConditions).allowed).to.equal(true);
-    expect(status(kvNull, METALLB, withStatus(kvSvc, {}), withStatus(kvSvc, { loadBalancer: {} })).allowed).to.equal(true);
-    expect(status(kvNull, METALLB, withStatus(kvSvc, undefined), withStatus(kvSvc, { loadBalancer: { ingress: [] } })).allowed).to.equal(true);
+    expect(status(kvNull, METALLB, withStatus(kvSvc, {}), withStatus(kvSvc, { loadBalancer: {} })).allowed).to.equal(
+      true,
+    );
+    expect(
+      status(kvNull, METALLB, withStatus(kvSvc, undefined), withStatus(kvSvc, { loadBalancer: { ingress: [] } }))
+        .allowed,
+    ).to.equal(true);
   });
 
   it("compares status.loadBalancer as JSON: absent and empty are equal, a ports-only change is a change", () => {
-    expect(loadBalancerStatusKey(withStatus(kvSvc, {}))).to.equal(loadBalancerStatusKey(withStatus(kvSvc, { loadBalancer: { ingress: [] } })));
+    expect(loadBalancerStatusKey(withStatus(kvSvc, {}))).to.equal(
+      loadBalancerStatusKey(withStatus(kvSvc, { loadBalancer: { ingress: [] } })),
+    );
     expect(loadBalancerStatusKey(bounceA)).to.not.equal(loadBalancerStatusKey(bounceB));
   });
 
   it("passes writes by anyone else", () => {
-    expect(status(kvNull, "alice", withStatus(kvSvc, bounceB.status), withStatus(kvSvc, bounceA.status)).allowed).to.equal(true);
+    expect(
+      status(kvNull, "alice", withStatus(kvSvc, bounceB.status), withStatus(kvSvc, bounceA.status)).allowed,
+    ).to.equal(true);
   });
 
   it("under MetalLB-null, refuses kube-vip and its cloud provider on class-less Services, with the env line that fixes each", () => {
     const classless = svc({ ns: "shop", name: "api" });
     const r1 = status(mlbNull, KUBEVIP, withStatus(classless, bounceA.status), withStatus(classless, bounceB.status));
-    expect(r1.status?.message).to.match(/owned by metallb \(no loadBalancerClass\); status writes from .*kube-vip \(kube-vip\) are refused; set lb_class_only "true" on kube-vip \(or svc_enable "false"\)$/);
-    const labelled = svc({ ns: "shop", name: "api", labels: { implementation: "kube-vip" }, annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.5" } });
-    const r2 = decide("validate", request({ operation: "UPDATE", user: CLOUD, oldObject: classless, object: labelled }), mlbNull, view).response;
+    expect(r1.status?.message).to.match(
+      /owned by metallb \(no loadBalancerClass\); status writes from .*kube-vip \(kube-vip\) are refused; set lb_class_only "true" on kube-vip \(or svc_enable "false"\)$/,
+    );
+    const labelled = svc({
+      ns: "shop",
+      name: "api",
+      labels: { implementation: "kube-vip" },
+      annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.5" },
+    });
+    const r2 = decide(
+      "validate",
+      request({ operation: "UPDATE", user: CLOUD, oldObject: classless, object: labelled }),
+      mlbNull,
+      view,
+    ).response;
     expect(r2.allowed).to.equal(false);
-    expect(r2.status?.message).to.match(/writes of label implementation=kube-vip from .*kube-vip-cloud-controller \(kube-vip\) are refused; set KUBEVIP_ENABLE_LOADBALANCERCLASS "true" on kube-vip-cloud-provider/);
+    expect(r2.status?.message).to.match(
+      /writes of label implementation=kube-vip from .*kube-vip-cloud-controller \(kube-vip\) are refused; set KUBEVIP_ENABLE_LOADBALANCERCLASS "true" on kube-vip-cloud-provider/,
+    );
   });
 });
 
@@ -87,10 +126,16 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
     decide("validate", request({ operation: "UPDATE", user, oldObject: o, object: n }), p, view).response;
 
   it("refuses MetalLB adding ip-allocated-from-pool to a kube-vip Service", () => {
-    const n = svc({ ns: "kube-system", name: "ingress-expose", annotations: { "metallb.io/ip-allocated-from-pool": "default" } });
+    const n = svc({
+      ns: "kube-system",
+      name: "ingress-expose",
+      annotations: { "metallb.io/ip-allocated-from-pool": "default" },
+    });
     const r = main(kvNull, METALLB, kvSvc, n);
     expect(r.allowed).to.equal(false);
-    expect(r.status?.message).to.match(/writes of metallb\.io\/ip-allocated-from-pool from system:serviceaccount:metallb-system:controller \(metallb\) are refused/);
+    expect(r.status?.message).to.match(
+      /writes of metallb\.io\/ip-allocated-from-pool from system:serviceaccount:metallb-system:controller \(metallb\) are refused/,
+    );
   });
 
   it("refuses kube-vip (static pod, as kubernetes-admin) stamping vipHost on a MetalLB Service", () => {
@@ -109,7 +154,12 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
   });
 
   it("judges kube-vip.io/loadbalancerIPs as a request (§7.1), whoever writes it", () => {
-    const n = svc({ ns: "shop", name: "web", cls: "metallb", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.5" } });
+    const n = svc({
+      ns: "shop",
+      name: "web",
+      cls: "metallb",
+      annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.5" },
+    });
     const r = main(kvNull, "kubernetes-admin", mlbSvc, n);
     expect(r.allowed).to.equal(false);
     expect(r.status?.message).to.match(/carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs/);

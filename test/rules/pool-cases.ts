@@ -2,8 +2,18 @@
 import type { KubeObject } from "../../src/cluster/records.js";
 import type { ReqOpts } from "../helpers/review.js";
 
-export function pool(name: string, addresses: unknown, extra: Record<string, unknown> = {}, ns = "metallb-system"): KubeObject {
-  return { apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name, namespace: ns }, spec: { addresses, ...extra } };
+export function pool(
+  name: string,
+  addresses: unknown,
+  extra: Record<string, unknown> = {},
+  ns = "metallb-system",
+): KubeObject {
+  return {
+    apiVersion: "metallb.io/v1beta1",
+    kind: "IPAddressPool",
+    metadata: { name, namespace: ns },
+    spec: { addresses, ...extra },
+  };
 }
 
 export function kubevipCM(data: Record<string, unknown>, name = "kubevip", ns = "kube-system"): KubeObject {
@@ -45,50 +55,284 @@ items:
 `;
 
 export const POOL_CASES: Case[] = [
-  { what: "a pool clear of everything (IPv4 and IPv6)", req: { object: pool("new", ["10.0.8.0/24", "fd00:10:8::/120"]) }, allowed: true },
-  { what: "the SPEC example: a pool over the control-plane VIP", req: { object: pool("new", ["10.0.4.240/29"]) }, allowed: false, message: /^IPAddressPool metallb-system\/new: 10\.0\.4\.240\/29 overlaps 10\.0\.4\.247, the kube-vip control-plane VIP; MetalLB would hand out addresses kube-vip uses/ },
-  { what: "a pool over a control-plane VIP read from a kube-vip DaemonSet", req: { object: pool("new", ["10.0.4.250-10.0.4.251"]) }, allowed: false, message: /10\.0\.4\.250-10\.0\.4\.251 overlaps 10\.0\.4\.250, the kube-vip control-plane VIP \(DaemonSet kube-system\/kube-vip-ds\)/ },
-  { what: "a pool over the kube-vip cloud-provider range", req: { object: pool("new", ["10.0.4.192/27"]) }, allowed: false, message: /10\.0\.4\.192\/27 overlaps 10\.0\.4\.200-10\.0\.4\.230 in ConfigMap kube-system\/kubevip key range-global/ },
-  { what: "a pool over an address a kube-vip Service uses", req: { object: pool("new", ["10.0.7.0/28"]) }, allowed: false, message: /10\.0\.7\.0\/28 overlaps 10\.0\.7\.7, in use by kube-vip Service kube-system\/legacy/ },
-  { what: "an IPv6 pool over a kube-vip Service's IPv6 address", req: { object: pool("new", ["fd00:4::/64"]) }, allowed: false, message: /fd00:4::\/64 overlaps fd00:4::53, in use by kube-vip Service kube-system\/dns6/ },
-  { what: "a pool over a reserved address", req: { object: pool("new", ["10.0.4.0/30"]) }, allowed: false, message: /10\.0\.4\.0\/30 overlaps 10\.0\.4\.1\/32 in reservedAddresses/ },
-  { what: "a pool over another pool", req: { object: pool("new", ["10.0.5.128-10.0.5.140"]) }, allowed: false, message: /10\.0\.5\.128-10\.0\.5\.140 overlaps 10\.0\.5\.0\/24 of IPAddressPool metallb-system\/default; pools must not overlap/ },
-  { what: "an IPv6 pool over another pool", req: { object: pool("new", ["fd00:10:5::80/121"]) }, allowed: false, message: /fd00:10:5::80\/121 overlaps fd00:10:5::\/120 of IPAddressPool metallb-system\/default/ },
-  { what: "a pool overlapping itself", req: { object: pool("same", ["10.0.8.0/24", "10.0.8.5-10.0.8.10"]) }, allowed: false, message: /10\.0\.8\.5-10\.0\.8\.10 overlaps 10\.0\.8\.0\/24 earlier in the same pool/ },
-  { what: "findings in the order reserved, kube-vip, pools, self", req: { object: pool("many", ["10.0.5.0/30", "10.0.5.0/30", "10.0.4.0/24"]) }, allowed: false, message: /^IPAddressPool metallb-system\/many: 10\.0\.4\.0\/24 overlaps 10\.0\.4\.1\/32 in reservedAddresses.*; also: .*control-plane VIP/ },
-  { what: "an UPDATE that keeps its own addresses", req: { operation: "UPDATE", oldObject: pool("default", ["10.0.5.0/24"]), object: pool("default", ["10.0.5.0/24", "fd00:10:5::/120", "10.0.8.0/24"]) }, allowed: true },
-  { what: "an UPDATE growing into another pool", req: { operation: "UPDATE", oldObject: pool("default", ["10.0.5.0/24"]), object: pool("default", ["10.0.5.0/24", "10.0.6.0/24"]) }, allowed: false, message: /^IPAddressPool metallb-system\/default: 10\.0\.6\.0\/24 overlaps 10\.0\.6\.0\/25 of IPAddressPool metallb-system\/shop-pool; pools must not overlap$/ },
-  { what: "a pool outside MetalLB's namespace", req: { object: pool("lost", ["10.0.8.0/24"], {}, "default") }, allowed: false, message: /^IPAddressPool default\/lost: MetalLB only reads pools in metallb-system and would ignore this one; create it in metallb-system$/ },
-  { what: "a bare IP", req: { object: pool("new", ["10.0.8.1"]) }, allowed: false, message: /MetalLB cannot parse "10\.0\.8\.1": invalid CIDR "10\.0\.8\.1"; write 10\.0\.8\.1\/32 for a single address/ },
-  { what: "a CIDR with a space", req: { object: pool("new", [" 10.0.8.0/24"]) }, allowed: false, message: /invalid CIDR " 10\.0\.8\.0\/24"; remove the spaces/ },
-  { what: "leading zeros", req: { object: pool("new", ["010.0.8.0/24"]) }, allowed: false, message: /invalid CIDR "010\.0\.8\.0\/24"; drop the leading zeros/ },
-  { what: "an inverted range", req: { object: pool("new", ["10.0.8.9-10.0.8.1"]) }, allowed: false, message: /start IP "10\.0\.8\.9" is after the end IP "10\.0\.8\.1"/ },
-  { what: "an empty address list", req: { object: pool("new", []) }, allowed: false, message: /spec\.addresses is empty; MetalLB refuses it \("pool has no prefixes defined"\)/ },
-  { what: "addresses that are not a list", req: { object: pool("new", "10.0.8.0/24") }, allowed: false, message: /spec\.addresses must be a list/ },
-  { what: "a mixed-family range MetalLB accepts and reads as no addresses", req: { object: pool("new", ["10.0.4.247-2001:db8::1"]) }, allowed: true },
-  { what: "an IPv4-mapped prefix, which is IPv4", req: { object: pool("new", ["::ffff:10.0.4.240/125"]) }, allowed: false, message: /::ffff:10\.0\.4\.240\/125 overlaps 10\.0\.4\.247, the kube-vip control-plane VIP/ },
-  { what: "an IPv6 pool never overlaps IPv4 addresses", req: { object: pool("new", ["::/0"]) }, allowed: false, message: /overlaps fd00/ },
-  { what: "avoidBuggyIPs does not change overlap", req: { object: pool("new", ["10.0.5.255/32"], { avoidBuggyIPs: true }) }, allowed: false, message: /overlaps 10\.0\.5\.0\/24/ },
-  { what: "a pool admitting a kube-vip namespace, with a warning", req: { object: pool("new", ["10.0.8.0/24"], { serviceAllocation: { namespaces: ["kube-system", "shop"] } }) }, allowed: true, warning: /serviceAllocation admits kube-system \(kube-vip\), where MetalLB may not serve Services under the policy/ },
-  { what: "a pool whose namespaceSelector selects a kube-vip namespace, with a warning", req: { object: pool("new", ["10.0.8.0/24"], { serviceAllocation: { namespaceSelectors: [{ matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }] } }) }, allowed: true, warning: /admits kube-system \(kube-vip\)/ },
-  { what: "a pool for a namespace that allows MetalLB too, without a warning", req: { object: pool("new", ["10.0.8.0/24"], { serviceAllocation: { namespaces: ["edge"] } }) }, allowed: true },
+  {
+    what: "a pool clear of everything (IPv4 and IPv6)",
+    req: { object: pool("new", ["10.0.8.0/24", "fd00:10:8::/120"]) },
+    allowed: true,
+  },
+  {
+    what: "the SPEC example: a pool over the control-plane VIP",
+    req: { object: pool("new", ["10.0.4.240/29"]) },
+    allowed: false,
+    message:
+      /^IPAddressPool metallb-system\/new: 10\.0\.4\.240\/29 overlaps 10\.0\.4\.247, the kube-vip control-plane VIP; MetalLB would hand out addresses kube-vip uses/,
+  },
+  {
+    what: "a pool over a control-plane VIP read from a kube-vip DaemonSet",
+    req: { object: pool("new", ["10.0.4.250-10.0.4.251"]) },
+    allowed: false,
+    message:
+      /10\.0\.4\.250-10\.0\.4\.251 overlaps 10\.0\.4\.250, the kube-vip control-plane VIP \(DaemonSet kube-system\/kube-vip-ds\)/,
+  },
+  {
+    what: "a pool over the kube-vip cloud-provider range",
+    req: { object: pool("new", ["10.0.4.192/27"]) },
+    allowed: false,
+    message:
+      /10\.0\.4\.192\/27 overlaps 10\.0\.4\.200-10\.0\.4\.230 in ConfigMap kube-system\/kubevip key range-global/,
+  },
+  {
+    what: "a pool over an address a kube-vip Service uses",
+    req: { object: pool("new", ["10.0.7.0/28"]) },
+    allowed: false,
+    message: /10\.0\.7\.0\/28 overlaps 10\.0\.7\.7, in use by kube-vip Service kube-system\/legacy/,
+  },
+  {
+    what: "an IPv6 pool over a kube-vip Service's IPv6 address",
+    req: { object: pool("new", ["fd00:4::/64"]) },
+    allowed: false,
+    message: /fd00:4::\/64 overlaps fd00:4::53, in use by kube-vip Service kube-system\/dns6/,
+  },
+  {
+    what: "a pool over a reserved address",
+    req: { object: pool("new", ["10.0.4.0/30"]) },
+    allowed: false,
+    message: /10\.0\.4\.0\/30 overlaps 10\.0\.4\.1\/32 in reservedAddresses/,
+  },
+  {
+    what: "a pool over another pool",
+    req: { object: pool("new", ["10.0.5.128-10.0.5.140"]) },
+    allowed: false,
+    message:
+      /10\.0\.5\.128-10\.0\.5\.140 overlaps 10\.0\.5\.0\/24 of IPAddressPool metallb-system\/default; pools must not overlap/,
+  },
+  {
+    what: "an IPv6 pool over another pool",
+    req: { object: pool("new", ["fd00:10:5::80/121"]) },
+    allowed: false,
+    message: /fd00:10:5::80\/121 overlaps fd00:10:5::\/120 of IPAddressPool metallb-system\/default/,
+  },
+  {
+    what: "a pool overlapping itself",
+    req: { object: pool("same", ["10.0.8.0/24", "10.0.8.5-10.0.8.10"]) },
+    allowed: false,
+    message: /10\.0\.8\.5-10\.0\.8\.10 overlaps 10\.0\.8\.0\/24 earlier in the same pool/,
+  },
+  {
+    what: "findings in the order reserved, kube-vip, pools, self",
+    req: { object: pool("many", ["10.0.5.0/30", "10.0.5.0/30", "10.0.4.0/24"]) },
+    allowed: false,
+    message:
+      /^IPAddressPool metallb-system\/many: 10\.0\.4\.0\/24 overlaps 10\.0\.4\.1\/32 in reservedAddresses.*; also: .*control-plane VIP/,
+  },
+  {
+    what: "an UPDATE that keeps its own addresses",
+    req: {
+      operation: "UPDATE",
+      oldObject: pool("default", ["10.0.5.0/24"]),
+      object: pool("default", ["10.0.5.0/24", "fd00:10:5::/120", "10.0.8.0/24"]),
+    },
+    allowed: true,
+  },
+  {
+    what: "an UPDATE growing into another pool",
+    req: {
+      operation: "UPDATE",
+      oldObject: pool("default", ["10.0.5.0/24"]),
+      object: pool("default", ["10.0.5.0/24", "10.0.6.0/24"]),
+    },
+    allowed: false,
+    message:
+      /^IPAddressPool metallb-system\/default: 10\.0\.6\.0\/24 overlaps 10\.0\.6\.0\/25 of IPAddressPool metallb-system\/shop-pool; pools must not overlap$/,
+  },
+  {
+    what: "a pool outside MetalLB's namespace",
+    req: { object: pool("lost", ["10.0.8.0/24"], {}, "default") },
+    allowed: false,
+    message:
+      /^IPAddressPool default\/lost: MetalLB only reads pools in metallb-system and would ignore this one; create it in metallb-system$/,
+  },
+  {
+    what: "a bare IP",
+    req: { object: pool("new", ["10.0.8.1"]) },
+    allowed: false,
+    message:
+      /MetalLB cannot parse "10\.0\.8\.1": invalid CIDR "10\.0\.8\.1"; write 10\.0\.8\.1\/32 for a single address/,
+  },
+  {
+    what: "a CIDR with a space",
+    req: { object: pool("new", [" 10.0.8.0/24"]) },
+    allowed: false,
+    message: /invalid CIDR " 10\.0\.8\.0\/24"; remove the spaces/,
+  },
+  {
+    what: "leading zeros",
+    req: { object: pool("new", ["010.0.8.0/24"]) },
+    allowed: false,
+    message: /invalid CIDR "010\.0\.8\.0\/24"; drop the leading zeros/,
+  },
+  {
+    what: "an inverted range",
+    req: { object: pool("new", ["10.0.8.9-10.0.8.1"]) },
+    allowed: false,
+    message: /start IP "10\.0\.8\.9" is after the end IP "10\.0\.8\.1"/,
+  },
+  {
+    what: "an empty address list",
+    req: { object: pool("new", []) },
+    allowed: false,
+    message: /spec\.addresses is empty; MetalLB refuses it \("pool has no prefixes defined"\)/,
+  },
+  {
+    what: "addresses that are not a list",
+    req: { object: pool("new", "10.0.8.0/24") },
+    allowed: false,
+    message: /spec\.addresses must be a list/,
+  },
+  {
+    what: "a mixed-family range MetalLB accepts and reads as no addresses",
+    req: { object: pool("new", ["10.0.4.247-2001:db8::1"]) },
+    allowed: true,
+  },
+  {
+    what: "an IPv4-mapped prefix, which is IPv4",
+    req: { object: pool("new", ["::ffff:10.0.4.240/125"]) },
+    allowed: false,
+    message: /::ffff:10\.0\.4\.240\/125 overlaps 10\.0\.4\.247, the kube-vip control-plane VIP/,
+  },
+  {
+    what: "an IPv6 pool never overlaps IPv4 addresses",
+    req: { object: pool("new", ["::/0"]) },
+    allowed: false,
+    message: /overlaps fd00/,
+  },
+  {
+    what: "avoidBuggyIPs does not change overlap",
+    req: { object: pool("new", ["10.0.5.255/32"], { avoidBuggyIPs: true }) },
+    allowed: false,
+    message: /overlaps 10\.0\.5\.0\/24/,
+  },
+  {
+    what: "a pool admitting a kube-vip namespace, with a warning",
+    req: { object: pool("new", ["10.0.8.0/24"], { serviceAllocation: { namespaces: ["kube-system", "shop"] } }) },
+    allowed: true,
+    warning: /serviceAllocation admits kube-system \(kube-vip\), where MetalLB may not serve Services under the policy/,
+  },
+  {
+    what: "a pool whose namespaceSelector selects a kube-vip namespace, with a warning",
+    req: {
+      object: pool("new", ["10.0.8.0/24"], {
+        serviceAllocation: { namespaceSelectors: [{ matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }] },
+      }),
+    },
+    allowed: true,
+    warning: /admits kube-system \(kube-vip\)/,
+  },
+  {
+    what: "a pool for a namespace that allows MetalLB too, without a warning",
+    req: { object: pool("new", ["10.0.8.0/24"], { serviceAllocation: { namespaces: ["edge"] } }) },
+    allowed: true,
+  },
 ];
 
 export const CM_CASES: Case[] = [
-  { what: "ranges clear of MetalLB", req: { object: kubevipCM({ "range-global": "10.0.4.200-10.0.4.230", "cidr-kube-system": "10.0.4.232/30", "cidr-ipv6": "fd00:4::/64" }) }, allowed: true },
+  {
+    what: "ranges clear of MetalLB",
+    req: {
+      object: kubevipCM({
+        "range-global": "10.0.4.200-10.0.4.230",
+        "cidr-kube-system": "10.0.4.232/30",
+        "cidr-ipv6": "fd00:4::/64",
+      }),
+    },
+    allowed: true,
+  },
   { what: "DHCP as the whole value", req: { object: kubevipCM({ "cidr-global": "0.0.0.0/32" }) }, allowed: true },
-  { what: "a range over a MetalLB pool", req: { object: kubevipCM({ "range-global": "10.0.5.200-10.0.5.210" }) }, allowed: false, message: /^ConfigMap kube-system\/kubevip: range-global 10\.0\.5\.200-10\.0\.5\.210 overlaps 10\.0\.5\.0\/24 of IPAddressPool metallb-system\/default; kube-vip-cloud-provider would hand out MetalLB's addresses/ },
-  { what: "an IPv6 CIDR over a MetalLB pool", req: { object: kubevipCM({ "cidr-default": "fd00:10:5::/124" }) }, allowed: false, message: /cidr-default fd00:10:5::\/124 overlaps fd00:10:5::\/120 of IPAddressPool metallb-system\/default/ },
-  { what: "a CIDR over a reserved address", req: { object: kubevipCM({ "cidr-global": "10.0.4.0/29" }) }, allowed: false, message: /cidr-global 10\.0\.4\.0\/29 overlaps 10\.0\.4\.1\/32 in reservedAddresses/ },
-  { what: "a CIDR over the control-plane VIP", req: { object: kubevipCM({ "cidr-global": "10.0.4.244/30" }) }, allowed: false, message: /overlaps 10\.0\.4\.247 \(the kube-vip control-plane VIP\); kube-vip-cloud-provider would hand the control-plane VIP to a Service/ },
-  { what: "a CIDR list with a space after the comma", req: { object: kubevipCM({ "cidr-finance": "10.0.9.0/29, 10.0.9.8/29" }) }, allowed: false, message: /cidr-finance has spaces around an entry; kube-vip does not trim them/ },
-  { what: "a CIDR and a range in one value", req: { object: kubevipCM({ "cidr-finance": "10.0.9.0/29,10.0.9.20-10.0.9.30" }) }, allowed: false, message: /cidr-finance mixes CIDRs and ranges/ },
-  { what: "an inverted range", req: { object: kubevipCM({ "range-dev": "10.0.9.30-10.0.9.20" }) }, allowed: false, message: /"10\.0\.9\.30-10\.0\.9\.20" starts after it ends; kube-vip silently ignores it/ },
-  { what: "a mixed-family range", req: { object: kubevipCM({ "range-dev": "10.0.9.1-fd00::1" }) }, allowed: false, message: /mixes IPv4 and IPv6/ },
-  { what: "a bare IP in a range list", req: { object: kubevipCM({ "range-dev": "10.0.9.1" }) }, allowed: false, message: /"10\.0\.9\.1" is not a range start-end/ },
-  { what: "DHCP inside a list", req: { object: kubevipCM({ "cidr-dev": "10.0.9.0/29,0.0.0.0/32" }) }, allowed: false, message: /0\.0\.0\.0\/32 means DHCP only as the whole value/ },
-  { what: "a prefix netip refuses (leading zero bits)", req: { object: kubevipCM({ "cidr-dev": "10.0.9.0/029" }) }, allowed: false, message: /"10\.0\.9\.0\/029" is not a CIDR kube-vip can parse/ },
-  { what: "another ConfigMap, even with bad values", req: { object: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9" }, "kubevip", "default") }, allowed: true },
-  { what: "a ConfigMap of another name", req: { object: kubevipCM({ "cidr-global": "10.0.5.0/24" }, "kube-vip-cloud-provider") }, allowed: true },
-  { what: "an UPDATE that leaves the ranges alone", req: { operation: "UPDATE", oldObject: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9" }), object: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9", "interface-global": "eth1" }) }, allowed: true },
+  {
+    what: "a range over a MetalLB pool",
+    req: { object: kubevipCM({ "range-global": "10.0.5.200-10.0.5.210" }) },
+    allowed: false,
+    message:
+      /^ConfigMap kube-system\/kubevip: range-global 10\.0\.5\.200-10\.0\.5\.210 overlaps 10\.0\.5\.0\/24 of IPAddressPool metallb-system\/default; kube-vip-cloud-provider would hand out MetalLB's addresses/,
+  },
+  {
+    what: "an IPv6 CIDR over a MetalLB pool",
+    req: { object: kubevipCM({ "cidr-default": "fd00:10:5::/124" }) },
+    allowed: false,
+    message: /cidr-default fd00:10:5::\/124 overlaps fd00:10:5::\/120 of IPAddressPool metallb-system\/default/,
+  },
+  {
+    what: "a CIDR over a reserved address",
+    req: { object: kubevipCM({ "cidr-global": "10.0.4.0/29" }) },
+    allowed: false,
+    message: /cidr-global 10\.0\.4\.0\/29 overlaps 10\.0\.4\.1\/32 in reservedAddresses/,
+  },
+  {
+    what: "a CIDR over the control-plane VIP",
+    req: { object: kubevipCM({ "cidr-global": "10.0.4.244/30" }) },
+    allowed: false,
+    message:
+      /overlaps 10\.0\.4\.247 \(the kube-vip control-plane VIP\); kube-vip-cloud-provider would hand the control-plane VIP to a Service/,
+  },
+  {
+    what: "a CIDR list with a space after the comma",
+    req: { object: kubevipCM({ "cidr-finance": "10.0.9.0/29, 10.0.9.8/29" }) },
+    allowed: false,
+    message: /cidr-finance has spaces around an entry; kube-vip does not trim them/,
+  },
+  {
+    what: "a CIDR and a range in one value",
+    req: { object: kubevipCM({ "cidr-finance": "10.0.9.0/29,10.0.9.20-10.0.9.30" }) },
+    allowed: false,
+    message: /cidr-finance mixes CIDRs and ranges/,
+  },
+  {
+    what: "an inverted range",
+    req: { object: kubevipCM({ "range-dev": "10.0.9.30-10.0.9.20" }) },
+    allowed: false,
+    message: /"10\.0\.9\.30-10\.0\.9\.20" starts after it ends; kube-vip silently ignores it/,
+  },
+  {
+    what: "a mixed-family range",
+    req: { object: kubevipCM({ "range-dev": "10.0.9.1-fd00::1" }) },
+    allowed: false,
+    message: /mixes IPv4 and IPv6/,
+  },
+  {
+    what: "a bare IP in a range list",
+    req: { object: kubevipCM({ "range-dev": "10.0.9.1" }) },
+    allowed: false,
+    message: /"10\.0\.9\.1" is not a range start-end/,
+  },
+  {
+    what: "DHCP inside a list",
+    req: { object: kubevipCM({ "cidr-dev": "10.0.9.0/29,0.0.0.0/32" }) },
+    allowed: false,
+    message: /0\.0\.0\.0\/32 means DHCP only as the whole value/,
+  },
+  {
+    what: "a prefix netip refuses (leading zero bits)",
+    req: { object: kubevipCM({ "cidr-dev": "10.0.9.0/029" }) },
+    allowed: false,
+    message: /"10\.0\.9\.0\/029" is not a CIDR kube-vip can parse/,
+  },
+  {
+    what: "another ConfigMap, even with bad values",
+    req: { object: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9" }, "kubevip", "default") },
+    allowed: true,
+  },
+  {
+    what: "a ConfigMap of another name",
+    req: { object: kubevipCM({ "cidr-global": "10.0.5.0/24" }, "kube-vip-cloud-provider") },
+    allowed: true,
+  },
+  {
+    what: "an UPDATE that leaves the ranges alone",
+    req: {
+      operation: "UPDATE",
+      oldObject: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9" }),
+      object: kubevipCM({ "range-global": "10.0.5.1-10.0.5.9", "interface-global": "eth1" }),
+    },
+    allowed: true,
+  },
 ];

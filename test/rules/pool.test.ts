@@ -41,7 +41,10 @@ describe("rules/pool: details", () => {
     expect(j.allowed).to.equal(true);
     expect(j.warnings[0]).to.match(/overlaps 10\.0\.4\.247/);
     const off = policy(KUBEVIP_NULL, (d) => (d.spec.enforcement = { pools: "off" }));
-    expect(judge(off, view, { object: pool("new", ["10.0.4.240/29"]) })).to.deep.include({ allowed: true, warnings: [] });
+    expect(judge(off, view, { object: pool("new", ["10.0.4.240/29"]) })).to.deep.include({
+      allowed: true,
+      warnings: [],
+    });
   });
 
   it("needs the cluster state for overlaps, but not for parse errors", () => {
@@ -66,7 +69,9 @@ describe("rules/pool: MetalLB's 14 overlap scenarios", () => {
     d.spec.namespaces = [];
     d.spec.reservedAddresses = [];
   });
-  const file = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8")) as { overlapScenarios: Scenario[] };
+  const file = JSON.parse(readFileSync(join(FIXTURES, "metallb/parse-and-overlap-vectors.json"), "utf8")) as {
+    overlapScenarios: Scenario[];
+  };
   it("has 14 scenarios", () => expect(file.overlapScenarios).to.have.length(14));
   file.overlapScenarios.forEach((sc, i) => {
     it(`#${i + 1} ${sc.pools.map((p) => `${p.name}=${JSON.stringify(p.addresses)}`).join(" then ")} → ${sc.error ? "refused" : "accepted"}`, () => {
@@ -88,7 +93,10 @@ describe("rules/pool: MetalLB's 14 overlap scenarios", () => {
       expect(denied[0].name).to.equal(named[1] ?? named[2]);
       // lbguard quotes the user's own entries, where MetalLB quotes split CIDRs
       const mine = sc.pools.find((p) => p.name === denied[0].name)!;
-      if (mine.addresses.length) expect(denied[0].message).to.include(mine.addresses[mine.addresses.length === 2 && sc.pools.length === 1 ? 1 : 0]);
+      if (mine.addresses.length)
+        expect(denied[0].message).to.include(
+          mine.addresses[mine.addresses.length === 2 && sc.pools.length === 1 ? 1 : 0],
+        );
     });
   });
 });
@@ -124,8 +132,16 @@ describe("rules/kubevip-configmap: kube-vip's ConfigMap fixtures", () => {
     ["cloud-provider-configmap_docs-cidr-range-per-namespace.yaml", true],
     ["cloud-provider-configmap_readme-namespace-pools-ipv6.yaml", true],
     ["cloud-provider-configmap_readme-interface-per-namespace-DUPLICATE-KEY.yaml", true],
-    ["cloud-provider-configmap_readme-allow-share-UNQUOTED-BOOL.yaml", false, /data\.allow-share-development is boolean, not a string; quote it/],
-    ["cloud-provider-configmap-allow-share-UNQUOTED-BOOLS_cloud-provider-repo-example-0.1.yaml", false, /data\.allow-share-global is boolean, not a string; quote it/],
+    [
+      "cloud-provider-configmap_readme-allow-share-UNQUOTED-BOOL.yaml",
+      false,
+      /data\.allow-share-development is boolean, not a string; quote it/,
+    ],
+    [
+      "cloud-provider-configmap-allow-share-UNQUOTED-BOOLS_cloud-provider-repo-example-0.1.yaml",
+      false,
+      /data\.allow-share-global is boolean, not a string; quote it/,
+    ],
     ["cloud-provider-configmap_readme-skip-end-ips-UNQUOTED-BOOL.yaml", false, /data\.skip-end-ips-in-cidr is boolean/],
   ];
   for (const [file, allowed, re] of table) {
@@ -138,11 +154,15 @@ describe("rules/kubevip-configmap: kube-vip's ConfigMap fixtures", () => {
   }
 
   it("a fixture's ranges become a conflict once MetalLB owns them", () => {
-    const [cm] = objects(readFileSync(join(FIXTURES, "kubevip/cloud-provider-configmap_docs-cidr-range-per-namespace.yaml"), "utf8"));
+    const [cm] = objects(
+      readFileSync(join(FIXTURES, "kubevip/cloud-provider-configmap_docs-cidr-range-per-namespace.yaml"), "utf8"),
+    );
     const v = viewOf(CLUSTER, pool("lan", ["192.168.0.192/26"]));
     const j = judge(kvNull, v, { object: cm });
     expect(j.allowed).to.equal(false);
-    expect(j.message).to.match(/^ConfigMap kube-system\/kubevip: cidr-default 192\.168\.0\.200\/29 overlaps 192\.168\.0\.192\/26 of IPAddressPool metallb-system\/lan/);
+    expect(j.message).to.match(
+      /^ConfigMap kube-system\/kubevip: cidr-default 192\.168\.0\.200\/29 overlaps 192\.168\.0\.192\/26 of IPAddressPool metallb-system\/lan/,
+    );
   });
 
   it("the view reads kube-vip's ranges from the ConfigMap for Service and pool decisions", () => {

@@ -17,16 +17,65 @@ const view = viewOf(CLUSTER);
 describe("rules/service: loadBalancerClass defaulting", () => {
   const cases: [string, ReturnType<typeof policy>, Parameters<typeof judge>[2], string | null | undefined][] = [
     ["CREATE in a MetalLB namespace gets metallb", kvNull, { object: svc({ ns: "shop" }) }, "metallb"],
-    ["CREATE in a name-matched kube-vip namespace stays class-less (kube-vip owns null)", kvNull, { object: svc({ ns: "kube-system" }) }, undefined],
-    ["CREATE in a selector-matched kube-vip namespace stays class-less", kvNull, { object: svc({ ns: "edge" }) }, undefined],
+    [
+      "CREATE in a name-matched kube-vip namespace stays class-less (kube-vip owns null)",
+      kvNull,
+      { object: svc({ ns: "kube-system" }) },
+      undefined,
+    ],
+    [
+      "CREATE in a selector-matched kube-vip namespace stays class-less",
+      kvNull,
+      { object: svc({ ns: "edge" }) },
+      undefined,
+    ],
     ["CREATE with an explicit class keeps it", kvNull, { object: svc({ ns: "edge", cls: "metallb" }) }, "metallb"],
-    ["CREATE of a ClusterIP Service is untouched", kvNull, { object: svc({ ns: "shop", type: "ClusterIP" }) }, undefined],
-    ["UPDATE ClusterIP → LoadBalancer gets the class", kvNull, { operation: "UPDATE", oldObject: svc({ type: "ClusterIP" }), object: svc() }, "metallb"],
-    ["UPDATE of an existing class-less LoadBalancer is never patched", kvNull, { operation: "UPDATE", oldObject: svc(), object: svc({ labels: { a: "b" } }) }, undefined],
-    ["MetalLB-null: CREATE in a MetalLB namespace leaves the field unset", mlbNull, { object: svc({ ns: "shop" }) }, undefined],
-    ["MetalLB-null: CREATE in kube-system gets kube-vip's class", mlbNull, { object: svc({ ns: "kube-system" }) }, "kube-vip.io/kube-vip-class"],
-    ["MetalLB-null: UPDATE NodePort → LoadBalancer in kube-system gets kube-vip's class", mlbNull, { operation: "UPDATE", oldObject: svc({ ns: "kube-system", type: "NodePort" }), object: svc({ ns: "kube-system" }) }, "kube-vip.io/kube-vip-class"],
-    ["MetalLB-null: UPDATE of an existing LoadBalancer in kube-system is never patched", mlbNull, { operation: "UPDATE", oldObject: svc({ ns: "kube-system" }), object: svc({ ns: "kube-system", ip: "" }) }, undefined],
+    [
+      "CREATE of a ClusterIP Service is untouched",
+      kvNull,
+      { object: svc({ ns: "shop", type: "ClusterIP" }) },
+      undefined,
+    ],
+    [
+      "UPDATE ClusterIP → LoadBalancer gets the class",
+      kvNull,
+      { operation: "UPDATE", oldObject: svc({ type: "ClusterIP" }), object: svc() },
+      "metallb",
+    ],
+    [
+      "UPDATE of an existing class-less LoadBalancer is never patched",
+      kvNull,
+      { operation: "UPDATE", oldObject: svc(), object: svc({ labels: { a: "b" } }) },
+      undefined,
+    ],
+    [
+      "MetalLB-null: CREATE in a MetalLB namespace leaves the field unset",
+      mlbNull,
+      { object: svc({ ns: "shop" }) },
+      undefined,
+    ],
+    [
+      "MetalLB-null: CREATE in kube-system gets kube-vip's class",
+      mlbNull,
+      { object: svc({ ns: "kube-system" }) },
+      "kube-vip.io/kube-vip-class",
+    ],
+    [
+      "MetalLB-null: UPDATE NodePort → LoadBalancer in kube-system gets kube-vip's class",
+      mlbNull,
+      {
+        operation: "UPDATE",
+        oldObject: svc({ ns: "kube-system", type: "NodePort" }),
+        object: svc({ ns: "kube-system" }),
+      },
+      "kube-vip.io/kube-vip-class",
+    ],
+    [
+      "MetalLB-null: UPDATE of an existing LoadBalancer in kube-system is never patched",
+      mlbNull,
+      { operation: "UPDATE", oldObject: svc({ ns: "kube-system" }), object: svc({ ns: "kube-system", ip: "" }) },
+      undefined,
+    ],
   ];
   for (const [what, p, opts, want] of cases) {
     it(what, () => {
@@ -60,53 +109,256 @@ interface Row {
 
 const rows: Row[] = [
   // allowed class
-  { what: "class-less Service in a MetalLB namespace (mutation skipped) is kube-vip's and refused", svc: { ns: "shop", name: "api" }, op: { operation: "UPDATE", oldObject: svc({ ns: "shop", name: "api", type: "ClusterIP" }) }, allowed: true },
-  { what: "metallb class in kube-system is refused", svc: { ns: "kube-system", name: "x", cls: "metallb" }, allowed: false, message: /^Service kube-system\/x: loadBalancerClass "metallb" \(metallb\) is not allowed in namespace kube-system; allowed: kube-vip \(no class\)$/ },
-  { what: "kube-vip (class-less) in a MetalLB namespace is refused", svc: { ns: "shop", name: "api" }, p: mlbNull.ownerOfClass(null) ? kvNull : kvNull, op: { operation: "UPDATE", oldObject: svc({ ns: "shop", name: "api" }) , object: svc({ ns: "shop", name: "api", labels: { x: "y" } }) }, allowed: false, message: /^Service shop\/api: no loadBalancerClass \(kube-vip\) is not allowed in namespace shop; allowed: metallb \(class "metallb"\)$/ },
+  {
+    what: "class-less Service in a MetalLB namespace (mutation skipped) is kube-vip's and refused",
+    svc: { ns: "shop", name: "api" },
+    op: { operation: "UPDATE", oldObject: svc({ ns: "shop", name: "api", type: "ClusterIP" }) },
+    allowed: true,
+  },
+  {
+    what: "metallb class in kube-system is refused",
+    svc: { ns: "kube-system", name: "x", cls: "metallb" },
+    allowed: false,
+    message:
+      /^Service kube-system\/x: loadBalancerClass "metallb" \(metallb\) is not allowed in namespace kube-system; allowed: kube-vip \(no class\)$/,
+  },
+  {
+    what: "kube-vip (class-less) in a MetalLB namespace is refused",
+    svc: { ns: "shop", name: "api" },
+    p: mlbNull.ownerOfClass(null) ? kvNull : kvNull,
+    op: {
+      operation: "UPDATE",
+      oldObject: svc({ ns: "shop", name: "api" }),
+      object: svc({ ns: "shop", name: "api", labels: { x: "y" } }),
+    },
+    allowed: false,
+    message:
+      /^Service shop\/api: no loadBalancerClass \(kube-vip\) is not allowed in namespace shop; allowed: metallb \(class "metallb"\)$/,
+  },
   { what: "metallb class in an edge namespace that allows both", svc: { ns: "edge", cls: "metallb" }, allowed: true },
-  { what: "a class nobody declares is left alone", svc: { ns: "shop", cls: "io.cilium/l2-announcer", ip: "10.0.4.247" }, allowed: true },
-  { what: "a class nobody declares may not take a reserved address", svc: { ns: "shop", cls: "io.cilium/l2-announcer", ip: "10.0.4.1" }, allowed: false, message: /10\.0\.4\.1 is reserved \(reservedAddresses 10\.0\.4\.1\/32\)/ },
+  {
+    what: "a class nobody declares is left alone",
+    svc: { ns: "shop", cls: "io.cilium/l2-announcer", ip: "10.0.4.247" },
+    allowed: true,
+  },
+  {
+    what: "a class nobody declares may not take a reserved address",
+    svc: { ns: "shop", cls: "io.cilium/l2-announcer", ip: "10.0.4.1" },
+    allowed: false,
+    message: /10\.0\.4\.1 is reserved \(reservedAddresses 10\.0\.4\.1\/32\)/,
+  },
   // foreign annotations
-  { what: "kube-vip Service with metallb.io/address-pool", svc: { ns: "kube-system", name: "k", annotations: { "metallb.io/address-pool": "default" } }, allowed: false, message: /^Service kube-system\/k is served by kube-vip but carries the MetalLB annotation metallb\.io\/address-pool; remove it/ },
-  { what: "kube-vip Service with the deprecated metallb.universe.tf/loadBalancerIPs", svc: { ns: "kube-system", name: "k", annotations: { "metallb.universe.tf/loadBalancerIPs": "10.0.4.215" } }, allowed: false, message: /carries the MetalLB annotation metallb\.universe\.tf\/loadBalancerIPs; use kube-vip\.io\/loadbalancerIPs instead/ },
-  { what: "kube-vip Service with MetalLB's bookkeeping annotation is fine", svc: { ns: "kube-system", name: "k", annotations: { "metallb.io/ip-allocated-from-pool": "default" } }, allowed: true },
-  { what: "MetalLB Service with kube-vip.io/loadbalancerIPs", svc: { ns: "shop", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.7" } }, allowed: false, message: /carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs; use metallb\.io\/loadBalancerIPs instead/ },
-  { what: "MetalLB Service with kube-vip's bookkeeping annotation is fine", svc: { ns: "traefik", annotations: { "kube-vip.io/vipHost": "node1" } }, allowed: true },
+  {
+    what: "kube-vip Service with metallb.io/address-pool",
+    svc: { ns: "kube-system", name: "k", annotations: { "metallb.io/address-pool": "default" } },
+    allowed: false,
+    message:
+      /^Service kube-system\/k is served by kube-vip but carries the MetalLB annotation metallb\.io\/address-pool; remove it/,
+  },
+  {
+    what: "kube-vip Service with the deprecated metallb.universe.tf/loadBalancerIPs",
+    svc: { ns: "kube-system", name: "k", annotations: { "metallb.universe.tf/loadBalancerIPs": "10.0.4.215" } },
+    allowed: false,
+    message:
+      /carries the MetalLB annotation metallb\.universe\.tf\/loadBalancerIPs; use kube-vip\.io\/loadbalancerIPs instead/,
+  },
+  {
+    what: "kube-vip Service with MetalLB's bookkeeping annotation is fine",
+    svc: { ns: "kube-system", name: "k", annotations: { "metallb.io/ip-allocated-from-pool": "default" } },
+    allowed: true,
+  },
+  {
+    what: "MetalLB Service with kube-vip.io/loadbalancerIPs",
+    svc: { ns: "shop", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.7" } },
+    allowed: false,
+    message: /carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs; use metallb\.io\/loadBalancerIPs instead/,
+  },
+  {
+    what: "MetalLB Service with kube-vip's bookkeeping annotation is fine",
+    svc: { ns: "traefik", annotations: { "kube-vip.io/vipHost": "node1" } },
+    allowed: true,
+  },
   // requested addresses vs other owners
-  { what: "the SPEC's traefik case: a control-plane VIP", svc: { ns: "traefik", name: "traefik", ip: "10.0.4.247" }, allowed: false, message: /^Service traefik\/traefik: 10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\); MetalLB pools for this namespace: default \(10\.0\.5\.0\/24, \+1\), traefik-vip-pool \(10\.0\.4\.248\/32\)/ },
-  { what: "an IPv4-mapped spelling of the control-plane VIP", svc: { ns: "traefik", ip: "::ffff:10.0.4.247" }, allowed: false, message: /::ffff:10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\)/ },
-  { what: "an address a kube-vip Service uses", svc: { ns: "shop", annotations: { "metallb.io/loadBalancerIPs": "10.0.7.7" } }, allowed: false, message: /^Service shop\/web: 10\.0\.7\.7 is owned by kube-vip \(in use by Service kube-system\/legacy\); MetalLB pools for this namespace: default \(10\.0\.5\.0\/24, \+1\)$/ },
-  { what: "an address in the kube-vip cloud-provider range", svc: { ns: "traefik", ip: "10.0.4.205" }, allowed: false, message: /10\.0\.4\.205 is owned by kube-vip \(ConfigMap kube-system\/kubevip key range-global: 10\.0\.4\.200-10\.0\.4\.230\)/ },
-  { what: "a kube-vip Service asking for a MetalLB pool address", svc: { ns: "kube-system", name: "k", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.20" } }, allowed: false, message: /^Service kube-system\/k: 10\.0\.5\.20 is owned by MetalLB \(IPAddressPool metallb-system\/default: 10\.0\.5\.0\/24\); request an address outside MetalLB's pools/ },
-  { what: "a kube-vip Service asking for DHCP", svc: { ns: "kube-system", name: "k", ip: "0.0.0.0", annotations: { "kube-vip.io/loadbalancerHostname": "x" } }, allowed: true },
-  { what: "a kube-vip Service with an address of its own", svc: { ns: "kube-system", name: "k", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.4.212" } }, allowed: true },
-  { what: "a reserved address is reported before anything else", svc: { ns: "kube-system", name: "k", cls: "metallb", ip: "10.0.4.1" }, allowed: false, message: /^Service kube-system\/k: 10\.0\.4\.1 is reserved .*; also: Service kube-system\/k: loadBalancerClass "metallb" \(metallb\) is not allowed/ },
-  { what: "a reserved IPv6 address", svc: { ns: "shop", annotations: { "metallb.io/loadBalancerIPs": "fd00:10::1" } }, allowed: false, message: /fd00:10::1 is reserved/ },
+  {
+    what: "the SPEC's traefik case: a control-plane VIP",
+    svc: { ns: "traefik", name: "traefik", ip: "10.0.4.247" },
+    allowed: false,
+    message:
+      /^Service traefik\/traefik: 10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\); MetalLB pools for this namespace: default \(10\.0\.5\.0\/24, \+1\), traefik-vip-pool \(10\.0\.4\.248\/32\)/,
+  },
+  {
+    what: "an IPv4-mapped spelling of the control-plane VIP",
+    svc: { ns: "traefik", ip: "::ffff:10.0.4.247" },
+    allowed: false,
+    message: /::ffff:10\.0\.4\.247 is owned by kube-vip \(control-plane VIP\)/,
+  },
+  {
+    what: "an address a kube-vip Service uses",
+    svc: { ns: "shop", annotations: { "metallb.io/loadBalancerIPs": "10.0.7.7" } },
+    allowed: false,
+    message:
+      /^Service shop\/web: 10\.0\.7\.7 is owned by kube-vip \(in use by Service kube-system\/legacy\); MetalLB pools for this namespace: default \(10\.0\.5\.0\/24, \+1\)$/,
+  },
+  {
+    what: "an address in the kube-vip cloud-provider range",
+    svc: { ns: "traefik", ip: "10.0.4.205" },
+    allowed: false,
+    message:
+      /10\.0\.4\.205 is owned by kube-vip \(ConfigMap kube-system\/kubevip key range-global: 10\.0\.4\.200-10\.0\.4\.230\)/,
+  },
+  {
+    what: "a kube-vip Service asking for a MetalLB pool address",
+    svc: { ns: "kube-system", name: "k", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.20" } },
+    allowed: false,
+    message:
+      /^Service kube-system\/k: 10\.0\.5\.20 is owned by MetalLB \(IPAddressPool metallb-system\/default: 10\.0\.5\.0\/24\); request an address outside MetalLB's pools/,
+  },
+  {
+    what: "a kube-vip Service asking for DHCP",
+    svc: { ns: "kube-system", name: "k", ip: "0.0.0.0", annotations: { "kube-vip.io/loadbalancerHostname": "x" } },
+    allowed: true,
+  },
+  {
+    what: "a kube-vip Service with an address of its own",
+    svc: { ns: "kube-system", name: "k", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.4.212" } },
+    allowed: true,
+  },
+  {
+    what: "a reserved address is reported before anything else",
+    svc: { ns: "kube-system", name: "k", cls: "metallb", ip: "10.0.4.1" },
+    allowed: false,
+    message:
+      /^Service kube-system\/k: 10\.0\.4\.1 is reserved .*; also: Service kube-system\/k: loadBalancerClass "metallb" \(metallb\) is not allowed/,
+  },
+  {
+    what: "a reserved IPv6 address",
+    svc: { ns: "shop", annotations: { "metallb.io/loadBalancerIPs": "fd00:10::1" } },
+    allowed: false,
+    message: /fd00:10::1 is reserved/,
+  },
   // MetalLB pool admission
-  { what: "an address in no pool", svc: { ns: "shop", ip: "10.0.9.1" }, allowed: false, message: /10\.0\.9\.1 is in no MetalLB pool, so MetalLB would leave it pending; MetalLB pools for this namespace: default/ },
-  { what: "a pool outside MetalLB's namespace does not count", svc: { ns: "shop", ip: "10.9.9.5" }, allowed: false, message: /10\.9\.9\.5 is in no MetalLB pool/ },
-  { what: "an address of a pool that admits the Service", svc: { ns: "shop", labels: { app: "web" }, annotations: { "metallb.io/loadBalancerIPs": "10.0.6.20" } }, allowed: true },
-  { what: "an address of a pool whose serviceSelectors do not match", svc: { ns: "shop", labels: { app: "api" }, ip: "10.0.6.20" }, allowed: false, message: /10\.0\.6\.20 is in no MetalLB pool that admits this Service/ },
-  { what: "an .0 address of an avoidBuggyIPs pool", svc: { ns: "shop", labels: { app: "web" }, ip: "10.0.6.0" }, allowed: false, message: /10\.0\.6\.0 is in no MetalLB pool/ },
-  { what: "an IPv6 pool address", svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "fd00:10:5::9" } }, allowed: true },
-  { what: "a dual-stack request", svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.9, fd00:10:5::9" } }, allowed: true },
-  { what: "kube-vip's DHCP value on a MetalLB Service", svc: { ns: "shop", ip: "0.0.0.0" }, allowed: false, message: /0\.0\.0\.0 is kube-vip's DHCP request, not an address MetalLB can assign/ },
-  { what: "a pool annotation naming no pool", svc: { ns: "shop", annotations: { "metallb.io/address-pool": "gold" } }, allowed: false, message: /metallb\.io\/address-pool names "gold", which is no IPAddressPool in metallb-system; MetalLB pools for this namespace/ },
-  { what: "a pool annotation naming a pool for another namespace", svc: { ns: "traefik", annotations: { "metallb.io/address-pool": "shop-pool" } }, allowed: false, message: /IPAddressPool metallb-system\/shop-pool does not admit this Service/ },
-  { what: "a pool annotation and an address outside that pool", svc: { ns: "traefik", annotations: { "metallb.io/address-pool": "traefik-vip-pool", "metallb.io/loadBalancerIPs": "10.0.5.3" } }, allowed: false, message: /10\.0\.5\.3 is not in IPAddressPool metallb-system\/traefik-vip-pool \(10\.0\.4\.248\/32\)/ },
-  { what: "a pool annotation and an address of that pool", svc: { ns: "traefik", annotations: { "metallb.universe.tf/address-pool": "traefik-vip-pool", "metallb.universe.tf/loadBalancerIPs": "10.0.4.248" } }, allowed: true },
-  { what: "metallb.io wins over metallb.universe.tf even when empty", svc: { ns: "shop", annotations: { "metallb.io/loadBalancerIPs": "", "metallb.universe.tf/loadBalancerIPs": "10.0.9.9" } }, allowed: true },
+  {
+    what: "an address in no pool",
+    svc: { ns: "shop", ip: "10.0.9.1" },
+    allowed: false,
+    message:
+      /10\.0\.9\.1 is in no MetalLB pool, so MetalLB would leave it pending; MetalLB pools for this namespace: default/,
+  },
+  {
+    what: "a pool outside MetalLB's namespace does not count",
+    svc: { ns: "shop", ip: "10.9.9.5" },
+    allowed: false,
+    message: /10\.9\.9\.5 is in no MetalLB pool/,
+  },
+  {
+    what: "an address of a pool that admits the Service",
+    svc: { ns: "shop", labels: { app: "web" }, annotations: { "metallb.io/loadBalancerIPs": "10.0.6.20" } },
+    allowed: true,
+  },
+  {
+    what: "an address of a pool whose serviceSelectors do not match",
+    svc: { ns: "shop", labels: { app: "api" }, ip: "10.0.6.20" },
+    allowed: false,
+    message: /10\.0\.6\.20 is in no MetalLB pool that admits this Service/,
+  },
+  {
+    what: "an .0 address of an avoidBuggyIPs pool",
+    svc: { ns: "shop", labels: { app: "web" }, ip: "10.0.6.0" },
+    allowed: false,
+    message: /10\.0\.6\.0 is in no MetalLB pool/,
+  },
+  {
+    what: "an IPv6 pool address",
+    svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "fd00:10:5::9" } },
+    allowed: true,
+  },
+  {
+    what: "a dual-stack request",
+    svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.9, fd00:10:5::9" } },
+    allowed: true,
+  },
+  {
+    what: "kube-vip's DHCP value on a MetalLB Service",
+    svc: { ns: "shop", ip: "0.0.0.0" },
+    allowed: false,
+    message: /0\.0\.0\.0 is kube-vip's DHCP request, not an address MetalLB can assign/,
+  },
+  {
+    what: "a pool annotation naming no pool",
+    svc: { ns: "shop", annotations: { "metallb.io/address-pool": "gold" } },
+    allowed: false,
+    message:
+      /metallb\.io\/address-pool names "gold", which is no IPAddressPool in metallb-system; MetalLB pools for this namespace/,
+  },
+  {
+    what: "a pool annotation naming a pool for another namespace",
+    svc: { ns: "traefik", annotations: { "metallb.io/address-pool": "shop-pool" } },
+    allowed: false,
+    message: /IPAddressPool metallb-system\/shop-pool does not admit this Service/,
+  },
+  {
+    what: "a pool annotation and an address outside that pool",
+    svc: {
+      ns: "traefik",
+      annotations: { "metallb.io/address-pool": "traefik-vip-pool", "metallb.io/loadBalancerIPs": "10.0.5.3" },
+    },
+    allowed: false,
+    message: /10\.0\.5\.3 is not in IPAddressPool metallb-system\/traefik-vip-pool \(10\.0\.4\.248\/32\)/,
+  },
+  {
+    what: "a pool annotation and an address of that pool",
+    svc: {
+      ns: "traefik",
+      annotations: {
+        "metallb.universe.tf/address-pool": "traefik-vip-pool",
+        "metallb.universe.tf/loadBalancerIPs": "10.0.4.248",
+      },
+    },
+    allowed: true,
+  },
+  {
+    what: "metallb.io wins over metallb.universe.tf even when empty",
+    svc: {
+      ns: "shop",
+      annotations: { "metallb.io/loadBalancerIPs": "", "metallb.universe.tf/loadBalancerIPs": "10.0.9.9" },
+    },
+    allowed: true,
+  },
   // what MetalLB itself refuses
-  { what: "both spec.loadBalancerIP and the annotation", svc: { ns: "traefik", ip: "10.0.5.3", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.3" } }, allowed: false, message: /MetalLB refuses both spec\.loadBalancerIP and metallb\.io\/loadBalancerIPs/ },
-  { what: "two IPv4 addresses", svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.3,10.0.5.4" } }, allowed: false, message: /may list at most one IPv4 and one IPv6 address/ },
-  { what: "an unparseable address", svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.300" } }, allowed: false, message: /"10\.0\.5\.300" in metallb\.io\/loadBalancerIPs is not an IP address/ },
-  { what: "a hostile 10k-character annotation", svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "9".repeat(10000) } }, allowed: false, message: /is not an IP address/ },
+  {
+    what: "both spec.loadBalancerIP and the annotation",
+    svc: { ns: "traefik", ip: "10.0.5.3", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.3" } },
+    allowed: false,
+    message: /MetalLB refuses both spec\.loadBalancerIP and metallb\.io\/loadBalancerIPs/,
+  },
+  {
+    what: "two IPv4 addresses",
+    svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.3,10.0.5.4" } },
+    allowed: false,
+    message: /may list at most one IPv4 and one IPv6 address/,
+  },
+  {
+    what: "an unparseable address",
+    svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "10.0.5.300" } },
+    allowed: false,
+    message: /"10\.0\.5\.300" in metallb\.io\/loadBalancerIPs is not an IP address/,
+  },
+  {
+    what: "a hostile 10k-character annotation",
+    svc: { ns: "traefik", annotations: { "metallb.io/loadBalancerIPs": "9".repeat(10000) } },
+    allowed: false,
+    message: /is not an IP address/,
+  },
 ];
 
 describe("rules/service: validation (kube-vip owns class-less Services)", () => {
   for (const r of rows) {
     it(`${r.allowed ? "allows" : "denies"} ${r.what}`, () => {
-      const object = svc({ name: "web", ...r.svc, cls: r.svc.cls ?? (r.op?.operation === "UPDATE" ? r.svc.cls : undefined) });
+      const object = svc({
+        name: "web",
+        ...r.svc,
+        cls: r.svc.cls ?? (r.op?.operation === "UPDATE" ? r.svc.cls : undefined),
+      });
       const j = judge(r.p ?? kvNull, view, { object, ...r.op, ...(r.op?.object ? { object: r.op.object } : {}) });
       expect(j.allowed, j.message).to.equal(r.allowed);
       if (r.message) expect(j.message).to.match(r.message);
@@ -125,13 +377,25 @@ describe("rules/service: validation (kube-vip owns class-less Services)", () => 
     expect(judge(kvNull, view, { operation: "UPDATE", oldObject: bad, object: relabel }).allowed).to.equal(false);
     const annotated = svc({ ns: "shop", name: "old", annotations: { "metallb.io/allow-shared-ip": "k" } });
     expect(judge(kvNull, view, { operation: "UPDATE", oldObject: bad, object: annotated }).allowed).to.equal(false);
-    const bookkeeping = svc({ ns: "shop", name: "old", annotations: { "metallb.io/ip-allocated-from-pool": "default" } });
+    const bookkeeping = svc({
+      ns: "shop",
+      name: "old",
+      annotations: { "metallb.io/ip-allocated-from-pool": "default" },
+    });
     expect(judge(kvNull, view, { operation: "UPDATE", oldObject: bad, object: bookkeeping }).allowed).to.equal(true);
   });
 
   it("an UPDATE of a Service never conflicts with its own address", () => {
-    const own = svc({ ns: "kube-system", name: "ingress-expose", annotations: { "kube-vip.io/loadbalancerIPs": "10.0.4.210", foo: "bar" } });
-    const j = judge(kvNull, view, { operation: "UPDATE", oldObject: svc({ ns: "kube-system", name: "ingress-expose" }), object: own });
+    const own = svc({
+      ns: "kube-system",
+      name: "ingress-expose",
+      annotations: { "kube-vip.io/loadbalancerIPs": "10.0.4.210", foo: "bar" },
+    });
+    const j = judge(kvNull, view, {
+      operation: "UPDATE",
+      oldObject: svc({ ns: "kube-system", name: "ingress-expose" }),
+      object: own,
+    });
     expect(j.allowed, j.message).to.equal(true);
   });
 
@@ -145,19 +409,37 @@ describe("rules/service: validation (kube-vip owns class-less Services)", () => 
 });
 
 describe("rules/service: validation (MetalLB owns class-less Services)", () => {
-  const v = viewOf(CLUSTER, `
+  const v = viewOf(
+    CLUSTER,
+    `
 apiVersion: v1
 kind: Service
 metadata: {name: kv, namespace: kube-system}
 spec: {type: LoadBalancer, loadBalancerClass: kube-vip.io/kube-vip-class}
 status: {loadBalancer: {ingress: [{ip: 10.0.4.240}]}}
-`);
+`,
+  );
   const cases: [string, SvcOpts, boolean, RegExp?][] = [
     ["class-less in kube-system (allowed there too)", { ns: "kube-system", name: "m" }, true],
-    ["kube-vip's class in a MetalLB namespace", { ns: "shop", cls: "kube-vip.io/kube-vip-class" }, false, /loadBalancerClass "kube-vip\.io\/kube-vip-class" \(kube-vip\) is not allowed in namespace shop; allowed: metallb \(no class\)/],
-    ["class-less asking for a kube-vip-class Service's address", { ns: "shop", ip: "10.0.4.240" }, false, /10\.0\.4\.240 is owned by kube-vip \(in use by Service kube-system\/kv\)/],
+    [
+      "kube-vip's class in a MetalLB namespace",
+      { ns: "shop", cls: "kube-vip.io/kube-vip-class" },
+      false,
+      /loadBalancerClass "kube-vip\.io\/kube-vip-class" \(kube-vip\) is not allowed in namespace shop; allowed: metallb \(no class\)/,
+    ],
+    [
+      "class-less asking for a kube-vip-class Service's address",
+      { ns: "shop", ip: "10.0.4.240" },
+      false,
+      /10\.0\.4\.240 is owned by kube-vip \(in use by Service kube-system\/kv\)/,
+    ],
     ["class-less asking for a class-less Service's address (both MetalLB's)", { ns: "traefik", ip: "10.0.5.77" }, true],
-    ["kube-vip class with a MetalLB annotation", { ns: "kube-system", cls: "kube-vip.io/kube-vip-class", annotations: { "metallb.io/allow-shared-ip": "x" } }, false, /carries the MetalLB annotation metallb\.io\/allow-shared-ip/],
+    [
+      "kube-vip class with a MetalLB annotation",
+      { ns: "kube-system", cls: "kube-vip.io/kube-vip-class", annotations: { "metallb.io/allow-shared-ip": "x" } },
+      false,
+      /carries the MetalLB annotation metallb\.io\/allow-shared-ip/,
+    ],
   ];
   for (const [what, o, allowed, re] of cases) {
     it(`${allowed ? "allows" : "denies"} ${what}`, () => {
@@ -174,11 +456,29 @@ describe("rules/service: the MetalLB and kube-vip Service fixtures", () => {
     // file, policy, patched, allowed, message
     ["metallb/service-plain-loadbalancer-devenv.yaml", "kvNull", true, true],
     ["metallb/service-ipv6-singlestack-devenv.yaml", "kvNull", true, true],
-    ["metallb/service-loadbalancerips-annotation.yaml", "kvNull", true, false, /192\.168\.1\.100 is in no MetalLB pool/],
-    ["metallb/service-address-pool-annotation.yaml", "kvNull", true, false, /names "production-public-ips", which is no IPAddressPool/],
+    [
+      "metallb/service-loadbalancerips-annotation.yaml",
+      "kvNull",
+      true,
+      false,
+      /192\.168\.1\.100 is in no MetalLB pool/,
+    ],
+    [
+      "metallb/service-address-pool-annotation.yaml",
+      "kvNull",
+      true,
+      false,
+      /names "production-public-ips", which is no IPAddressPool/,
+    ],
     ["metallb/services-allow-shared-ip-dns-tcp-udp.yaml", "kvNull", true, false, /1\.2\.3\.4 is in no MetalLB pool/],
     ["kubevip/service-plain-loadbalancer_kube-vip-repo-example.yaml", "kvNull", true, true],
-    ["kubevip/service-dhcp-loadbalancerIP-0.0.0.0-hostname_docs.yaml", "kvNull", true, false, /0\.0\.0\.0 is kube-vip's DHCP request/],
+    [
+      "kubevip/service-dhcp-loadbalancerIP-0.0.0.0-hostname_docs.yaml",
+      "kvNull",
+      true,
+      false,
+      /0\.0\.0\.0 is kube-vip's DHCP request/,
+    ],
     ["kubevip/service-plain-loadbalancer_kube-vip-repo-example.yaml", "mlbNull", false, true],
     ["kubevip/service-etp-local_docs.yaml", "mlbNull", false, true],
     ["kubevip/harvester-ingress-expose-service_DERIVED-from-go-code.yaml", "kvNull", false, true],
@@ -189,7 +489,9 @@ describe("rules/service: the MetalLB and kube-vip Service fixtures", () => {
   for (const [file, pn, patched, allowed, re] of table) {
     it(`${file} under ${pn}: ${patched ? "patched, " : ""}${allowed ? "allowed" : "denied"}`, () => {
       const p = pn === "kvNull" ? kvNull : mlbNull;
-      const services = objects(readFileSync(join(FIXTURES, file), "utf8")).filter((o) => o.kind === "Service") as KubeObject[];
+      const services = objects(readFileSync(join(FIXTURES, file), "utf8")).filter(
+        (o) => o.kind === "Service",
+      ) as KubeObject[];
       expect(services.length).to.be.greaterThan(0);
       for (const s of services) {
         const j = judge(p, view, { object: s, namespace: (s.metadata?.namespace as string) ?? "default" });
@@ -203,10 +505,14 @@ describe("rules/service: the MetalLB and kube-vip Service fixtures", () => {
 
 describe("rules/service: Harvester's ingress-expose under MetalLB-owns-null, created without lbguard's mutation", () => {
   it("is MetalLB's and its kube-vip annotation is refused", () => {
-    const s = objects(readFileSync(join(FIXTURES, "kubevip/harvester-ingress-expose-service_DERIVED-from-go-code.yaml"), "utf8"))[0];
+    const s = objects(
+      readFileSync(join(FIXTURES, "kubevip/harvester-ingress-expose-service_DERIVED-from-go-code.yaml"), "utf8"),
+    )[0];
     const d = decide("validate", request({ object: s }), mlbNull, view);
     expect(d.response.allowed).to.equal(false);
-    expect(d.response.status?.message).to.match(/^Service kube-system\/ingress-expose is served by MetalLB but carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs; use metallb\.io\/loadBalancerIPs instead/);
+    expect(d.response.status?.message).to.match(
+      /^Service kube-system\/ingress-expose is served by MetalLB but carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs; use metallb\.io\/loadBalancerIPs instead/,
+    );
   });
 });
 
@@ -218,7 +524,9 @@ describe("rules/service: before the cluster state has synced", () => {
   it("failureMode closed: a decision that needs state is denied with a reason", () => {
     const j = judge(kvNull, unsynced, { object: svc({ ns: "shop", ip: "10.0.5.5" }) });
     expect(j.allowed).to.equal(false);
-    expect(j.message).to.match(/lbguard is starting and has not synced cluster state yet \(waiting for namespaces, services\); retry in a few seconds/);
+    expect(j.message).to.match(
+      /lbguard is starting and has not synced cluster state yet \(waiting for namespaces, services\); retry in a few seconds/,
+    );
   });
   it("failureMode open: allowed with a warning", () => {
     const open = policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open"));

@@ -5,34 +5,59 @@ import type { ReqOpts } from "../helpers/review.js";
 
 type EnvIn = Record<string, string | null | { valueFrom: unknown }>;
 
-export function container(env: EnvIn = {}, image = "ghcr.io/kube-vip/kube-vip:v1.2.3", args: string[] = ["manager"], name = "kube-vip") {
+export function container(
+  env: EnvIn = {},
+  image = "ghcr.io/kube-vip/kube-vip:v1.2.3",
+  args: string[] = ["manager"],
+  name = "kube-vip",
+) {
   return {
     name,
     image,
     args,
-    env: Object.entries(env).map(([n, v]) => (v === null ? { name: n } : typeof v === "string" ? { name: n, value: v } : { name: n, valueFrom: v.valueFrom })),
+    env: Object.entries(env).map(([n, v]) =>
+      v === null ? { name: n } : typeof v === "string" ? { name: n, value: v } : { name: n, valueFrom: v.valueFrom },
+    ),
   };
 }
 
-export function ds(name: string, env: EnvIn, o: { ns?: string; image?: string; args?: string[]; kind?: string; extraContainers?: unknown[] } = {}): KubeObject {
+export function ds(
+  name: string,
+  env: EnvIn,
+  o: { ns?: string; image?: string; args?: string[]; kind?: string; extraContainers?: unknown[] } = {},
+): KubeObject {
   return {
     apiVersion: "apps/v1",
     kind: o.kind ?? "DaemonSet",
     metadata: { name, namespace: o.ns ?? "kube-system" },
     spec: {
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { serviceAccountName: "kube-vip", hostNetwork: true, containers: [container(env, o.image, o.args), ...(o.extraContainers ?? [])] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          serviceAccountName: "kube-vip",
+          hostNetwork: true,
+          containers: [container(env, o.image, o.args), ...(o.extraContainers ?? [])],
+        },
+      },
     },
   };
 }
 
-export function staticPod(env: EnvIn, o: { name?: string; node?: string; mirror?: boolean; image?: string } = {}): KubeObject {
+export function staticPod(
+  env: EnvIn,
+  o: { name?: string; node?: string; mirror?: boolean; image?: string } = {},
+): KubeObject {
   const node = o.node ?? "cp1";
   const name = o.mirror ? `${o.name ?? "kube-vip"}-${node}` : (o.name ?? "kube-vip");
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: "kube-system", ...(o.mirror ? { annotations: { "kubernetes.io/config.mirror": "abc" } } : {}) },
+    metadata: {
+      name,
+      namespace: "kube-system",
+      ...(o.mirror ? { annotations: { "kubernetes.io/config.mirror": "abc" } } : {}),
+    },
     spec: {
       ...(o.mirror ? { nodeName: node } : {}),
       hostNetwork: true,
@@ -51,7 +76,13 @@ export function cloudProvider(env: Record<string, string> = {}, name = "kube-vip
       template: {
         spec: {
           serviceAccountName: "kube-vip-cloud-controller",
-          containers: [{ name: "kube-vip-cloud-provider", image: "ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12", env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }],
+          containers: [
+            {
+              name: "kube-vip-cloud-provider",
+              image: "ghcr.io/kube-vip/kube-vip-cloud-provider:v0.0.12",
+              env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+            },
+          ],
         },
       },
     },
@@ -80,61 +111,419 @@ export const INSTANCES = YAML.stringify({
     ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp" }),
     ds("kv-election", { ...ARP, svc_election: "true", lb_class_name: "example.com/elect" }),
     ds("kv-bgp", { bgp_enable: "true", svc_enable: "true", lb_class_only: "true", lb_class_name: "example.com/bgp" }),
-    staticPod({ vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "true", svc_leasename: "cp-svcs", lb_class_only: "true", lb_class_name: "example.com/static" }, { mirror: true }),
-    ds("kube-vip", { ...ARP, lb_class_name: "example.com/harvester" }, { ns: "harvester-system", image: "rancher/mirrored-kube-vip-kube-vip-iptables:v0.8.7" }),
+    staticPod(
+      {
+        vip_arp: "true",
+        cp_enable: "true",
+        address: "10.0.4.247",
+        svc_enable: "true",
+        svc_leasename: "cp-svcs",
+        lb_class_only: "true",
+        lb_class_name: "example.com/static",
+      },
+      { mirror: true },
+    ),
+    ds(
+      "kube-vip",
+      { ...ARP, lb_class_name: "example.com/harvester" },
+      { ns: "harvester-system", image: "rancher/mirrored-kube-vip-kube-vip-iptables:v0.8.7" },
+    ),
   ],
 });
 
 export const WORKLOAD_CASES: WCase[] = [
   // claims
-  { what: "the SPEC case: svc_enable without class isolation while MetalLB owns null", policy: "mlb", req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) }, allowed: false, message: /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"$/ },
-  { what: "the same DaemonSet when kube-vip owns null", policy: "kv", req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) }, allowed: true },
-  { what: "lb_class_only with kube-vip's class", policy: "mlb", req: { object: ds("kube-vip-ds", { ...ARP, svc_leasename: "own" }) }, allowed: true },
-  { what: "control plane only, services off", policy: "mlb", req: { object: ds("kube-vip-ds", { vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "false" }) }, allowed: true },
-  { what: "services by --services flag: env class options are ignored", policy: "mlb", req: { object: ds("kube-vip-ds", { lb_class_only: "true" }, { args: ["manager", "--services", "--arp"] }) }, allowed: false, message: /--services is set and kube-vip will also take Services without a class, which MetalLB owns; remove --services, or add --lbClassOnly \(lb_class_only ignored: kube-vip reads it only when the svc_enable env var is set\)/ },
-  { what: "an image older than v0.5.0 takes MetalLB's classed Services too", policy: "kv", req: { object: ds("kube-vip-ds", { svc_enable: "true" }, { image: "plndr/kube-vip:v0.4.1" }) }, allowed: false, message: /image plndr\/kube-vip:v0\.4\.1 \(kube-vip v0\.4\.1, older than v0\.5\.0\) takes every LoadBalancer Service, including MetalLB's/ },
-  { what: "v0.5.2 cannot isolate classes", policy: "mlb", req: { object: ds("kube-vip-ds", ARP, { image: "plndr/kube-vip:v0.5.2" }) }, allowed: false, message: /upgrade kube-vip to v0\.5\.5 or later and set lb_class_only "true"/ },
-  { what: "lb_class_legacy_handling false with an empty lb_class_name", policy: "mlb", req: { object: ds("kube-vip-ds", { svc_enable: "true", lb_class_legacy_handling: "false", lb_class_name: null }) }, allowed: false, message: /lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class, which MetalLB owns; set lb_class_name "kube-vip\.io\/kube-vip-class"/ },
-  { what: "lb_class_name set to MetalLB's class", policy: "kv", req: { object: ds("kube-vip-ds", { ...ARP, lb_class_name: "metallb", svc_leasename: "own" }) }, allowed: false, message: /lb_class_name is "metallb", the class of MetalLB; set lb_class_name "kube-vip\.io\/kube-vip-class"/ },
-  { what: "svc_namespace limited to a namespace where MetalLB may serve too", policy: "mlb", req: { object: ds("kv-tenant", { vip_arp: "true", svc_enable: "true", svc_namespace: "kube-system", svc_leasename: "own" }) }, allowed: false, message: /in namespace kube-system, which MetalLB owns/ },
-  { what: "a Deployment and a StatefulSet are judged like a DaemonSet", policy: "mlb", req: { object: ds("kv-deploy", { svc_enable: "1" }, { kind: "Deployment" }) }, allowed: false, message: /^Deployment kube-system\/kv-deploy: svc_enable is "1"/ },
-  { what: "a StatefulSet", policy: "mlb", req: { object: ds("kv-sts", { svc_enable: "True" }, { kind: "StatefulSet" }) }, allowed: false, message: /^StatefulSet kube-system\/kv-sts: svc_enable is "True"/ },
-  { what: "only containers count, not initContainers", policy: "mlb", req: { object: { ...ds("kv-init", {}), spec: { template: { spec: { initContainers: [container({ svc_enable: "true" })], containers: [{ name: "app", image: "nginx:1" }] } } } } as never }, allowed: true },
-  { what: "a workload without kube-vip", policy: "mlb", req: { object: ds("web", {}, { image: "nginx:1" }) }, allowed: true },
+  {
+    what: "the SPEC case: svc_enable without class isolation while MetalLB owns null",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) },
+    allowed: false,
+    message:
+      /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"$/,
+  },
+  {
+    what: "the same DaemonSet when kube-vip owns null",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) },
+    allowed: true,
+  },
+  {
+    what: "lb_class_only with kube-vip's class",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", { ...ARP, svc_leasename: "own" }) },
+    allowed: true,
+  },
+  {
+    what: "control plane only, services off",
+    policy: "mlb",
+    req: {
+      object: ds("kube-vip-ds", { vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "false" }),
+    },
+    allowed: true,
+  },
+  {
+    what: "services by --services flag: env class options are ignored",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", { lb_class_only: "true" }, { args: ["manager", "--services", "--arp"] }) },
+    allowed: false,
+    message:
+      /--services is set and kube-vip will also take Services without a class, which MetalLB owns; remove --services, or add --lbClassOnly \(lb_class_only ignored: kube-vip reads it only when the svc_enable env var is set\)/,
+  },
+  {
+    what: "an image older than v0.5.0 takes MetalLB's classed Services too",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { svc_enable: "true" }, { image: "plndr/kube-vip:v0.4.1" }) },
+    allowed: false,
+    message:
+      /image plndr\/kube-vip:v0\.4\.1 \(kube-vip v0\.4\.1, older than v0\.5\.0\) takes every LoadBalancer Service, including MetalLB's/,
+  },
+  {
+    what: "v0.5.2 cannot isolate classes",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", ARP, { image: "plndr/kube-vip:v0.5.2" }) },
+    allowed: false,
+    message: /upgrade kube-vip to v0\.5\.5 or later and set lb_class_only "true"/,
+  },
+  {
+    what: "lb_class_legacy_handling false with an empty lb_class_name",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", { svc_enable: "true", lb_class_legacy_handling: "false", lb_class_name: null }) },
+    allowed: false,
+    message:
+      /lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class, which MetalLB owns; set lb_class_name "kube-vip\.io\/kube-vip-class"/,
+  },
+  {
+    what: "lb_class_name set to MetalLB's class",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { ...ARP, lb_class_name: "metallb", svc_leasename: "own" }) },
+    allowed: false,
+    message: /lb_class_name is "metallb", the class of MetalLB; set lb_class_name "kube-vip\.io\/kube-vip-class"/,
+  },
+  {
+    what: "svc_namespace limited to a namespace where MetalLB may serve too",
+    policy: "mlb",
+    req: {
+      object: ds("kv-tenant", {
+        vip_arp: "true",
+        svc_enable: "true",
+        svc_namespace: "kube-system",
+        svc_leasename: "own",
+      }),
+    },
+    allowed: false,
+    message: /in namespace kube-system, which MetalLB owns/,
+  },
+  {
+    what: "a Deployment and a StatefulSet are judged like a DaemonSet",
+    policy: "mlb",
+    req: { object: ds("kv-deploy", { svc_enable: "1" }, { kind: "Deployment" }) },
+    allowed: false,
+    message: /^Deployment kube-system\/kv-deploy: svc_enable is "1"/,
+  },
+  {
+    what: "a StatefulSet",
+    policy: "mlb",
+    req: { object: ds("kv-sts", { svc_enable: "True" }, { kind: "StatefulSet" }) },
+    allowed: false,
+    message: /^StatefulSet kube-system\/kv-sts: svc_enable is "True"/,
+  },
+  {
+    what: "only containers count, not initContainers",
+    policy: "mlb",
+    req: {
+      object: {
+        ...ds("kv-init", {}),
+        spec: {
+          template: {
+            spec: {
+              initContainers: [container({ svc_enable: "true" })],
+              containers: [{ name: "app", image: "nginx:1" }],
+            },
+          },
+        },
+      } as never,
+    },
+    allowed: true,
+  },
+  {
+    what: "a workload without kube-vip",
+    policy: "mlb",
+    req: { object: ds("web", {}, { image: "nginx:1" }) },
+    allowed: true,
+  },
   // booleans
-  { what: 'svc_enable "yes"', policy: "kv", req: { object: ds("kube-vip-ds", { svc_enable: "yes" }) }, allowed: false, message: /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "yes", which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"$/ },
-  { what: "--services=on", policy: "kv", req: { object: ds("kube-vip-ds", {}, { args: ["manager", "--services=on"] }) }, allowed: false, message: /--services=on, which kube-vip cannot parse/ },
-  { what: 'an exempted workload still may not crash-loop (vip_arp "enabled")', policy: "kv", req: { object: ds("kube-vip", { vip_arp: "enabled" }, { ns: "harvester-system" }) }, allowed: false, message: /vip_arp is "enabled"/ },
+  {
+    what: 'svc_enable "yes"',
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { svc_enable: "yes" }) },
+    allowed: false,
+    message:
+      /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "yes", which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"$/,
+  },
+  {
+    what: "--services=on",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", {}, { args: ["manager", "--services=on"] }) },
+    allowed: false,
+    message: /--services=on, which kube-vip cannot parse/,
+  },
+  {
+    what: 'an exempted workload still may not crash-loop (vip_arp "enabled")',
+    policy: "kv",
+    req: { object: ds("kube-vip", { vip_arp: "enabled" }, { ns: "harvester-system" }) },
+    allowed: false,
+    message: /vip_arp is "enabled"/,
+  },
   // control-plane VIPs
-  { what: "a control-plane VIP inside a MetalLB pool", policy: "kv", req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "10.0.5.10" }) }, allowed: false, message: /^DaemonSet kube-system\/kube-vip-ds: control-plane VIP 10\.0\.5\.10 \(address\) is inside IPAddressPool metallb-system\/default \(10\.0\.5\.0\/24, \+1\); MetalLB could give it to a Service; move the VIP or the pool$/ },
-  { what: "a control-plane VIP in a MetalLB pool, even when exempted", policy: "kv", req: { object: ds("kube-vip", { cp_enable: "true", vip_address: "fd00:10:5::1" }, { ns: "harvester-system" }) }, allowed: false, message: /control-plane VIP fd00:10:5::1 \(vip_address\) is inside IPAddressPool/ },
-  { what: "a control-plane VIP that is a DNS name, with a warning", policy: "kv", req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "vip.example.com" }) }, allowed: true, warning: /control-plane VIP "vip\.example\.com" \(address\) is not an IP address/ },
+  {
+    what: "a control-plane VIP inside a MetalLB pool",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "10.0.5.10" }) },
+    allowed: false,
+    message:
+      /^DaemonSet kube-system\/kube-vip-ds: control-plane VIP 10\.0\.5\.10 \(address\) is inside IPAddressPool metallb-system\/default \(10\.0\.5\.0\/24, \+1\); MetalLB could give it to a Service; move the VIP or the pool$/,
+  },
+  {
+    what: "a control-plane VIP in a MetalLB pool, even when exempted",
+    policy: "kv",
+    req: { object: ds("kube-vip", { cp_enable: "true", vip_address: "fd00:10:5::1" }, { ns: "harvester-system" }) },
+    allowed: false,
+    message: /control-plane VIP fd00:10:5::1 \(vip_address\) is inside IPAddressPool/,
+  },
+  {
+    what: "a control-plane VIP that is a DNS name, with a warning",
+    policy: "kv",
+    req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "vip.example.com" }) },
+    allowed: true,
+    warning: /control-plane VIP "vip\.example\.com" \(address\) is not an IP address/,
+  },
   // what lbguard cannot see
-  { what: "svc_enable from a ConfigMap, with a warning", policy: "mlb", req: { object: ds("kube-vip-ds", { svc_enable: { valueFrom: { configMapKeyRef: { name: "kv", key: "svc" } } } }) }, allowed: true, warning: /svc_enable \(valueFrom\) cannot be read by lbguard; which Services this kube-vip takes is not verified/ },
-  { what: "vip_nodename from fieldRef, silently", policy: "mlb", req: { object: ds("kube-vip-ds", { vip_nodename: { valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }, cp_enable: "true", address: "10.0.4.247" }) }, allowed: true },
+  {
+    what: "svc_enable from a ConfigMap, with a warning",
+    policy: "mlb",
+    req: { object: ds("kube-vip-ds", { svc_enable: { valueFrom: { configMapKeyRef: { name: "kv", key: "svc" } } } }) },
+    allowed: true,
+    warning: /svc_enable \(valueFrom\) cannot be read by lbguard; which Services this kube-vip takes is not verified/,
+  },
+  {
+    what: "vip_nodename from fieldRef, silently",
+    policy: "mlb",
+    req: {
+      object: ds("kube-vip-ds", {
+        vip_nodename: { valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        cp_enable: "true",
+        address: "10.0.4.247",
+      }),
+    },
+    allowed: true,
+  },
   // exemptions
-  { what: "the exempted Harvester DaemonSet claiming class-less Services under MetalLB-null", policy: "mlbx", req: { object: ds("kube-vip", { vip_arp: "true", svc_enable: "true" }, { ns: "harvester-system", image: "ghcr.io/kube-vip/kube-vip-iptables:v0.9.2" }) }, allowed: true },
-  { what: "a pod the exempted DaemonSet creates", policy: "mlbx", req: { object: { ...staticPod({ svc_enable: "true" }), metadata: { name: "kube-vip-x7k2p", namespace: "harvester-system", ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "kube-vip", controller: true, uid: "u" }] } } as never }, allowed: true },
+  {
+    what: "the exempted Harvester DaemonSet claiming class-less Services under MetalLB-null",
+    policy: "mlbx",
+    req: {
+      object: ds(
+        "kube-vip",
+        { vip_arp: "true", svc_enable: "true" },
+        { ns: "harvester-system", image: "ghcr.io/kube-vip/kube-vip-iptables:v0.9.2" },
+      ),
+    },
+    allowed: true,
+  },
+  {
+    what: "a pod the exempted DaemonSet creates",
+    policy: "mlbx",
+    req: {
+      object: {
+        ...staticPod({ svc_enable: "true" }),
+        metadata: {
+          name: "kube-vip-x7k2p",
+          namespace: "harvester-system",
+          ownerReferences: [{ apiVersion: "apps/v1", kind: "DaemonSet", name: "kube-vip", controller: true, uid: "u" }],
+        },
+      } as never,
+    },
+    allowed: true,
+  },
   // clashes (view: CLUSTER + INSTANCES)
-  { what: "disjoint claims on one global lease", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other" }) }, allowed: false, message: /^DaemonSet kube-system\/kv-new shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own$/ },
-  { what: "intersecting claims on different leases", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp", svc_leasename: "mine" }) }, allowed: false, message: /DaemonSet kube-system\/kv-new and DaemonSet kube-system\/kv-arp both take Services of class "example\.com\/arp" via lease kube-system\/mine vs lease kube-system\/plndr-svcs-lock, so both announce the same VIPs; use one svc_leasename or separate classes$/ },
-  { what: "intersecting claims, same lease (one active at a time)", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp" }) }, allowed: true },
-  { what: "intersecting claims, global lease vs per-Service election", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/elect", svc_leasename: "mine" }) }, allowed: false, message: /both take Services of class "example\.com\/elect" via lease kube-system\/mine vs per-Service leases/ },
-  { what: "intersecting claims, both per-Service election", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, svc_election: "true", lb_class_name: "example.com/elect" }) }, allowed: true },
-  { what: "intersecting claims with a BGP instance without election", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/bgp", svc_leasename: "mine" }) }, allowed: false, message: /DaemonSet kube-system\/kv-bgp both take Services of class "example\.com\/bgp" via lease kube-system\/mine vs no lease/ },
-  { what: "disjoint claims on different leases", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other", svc_leasename: "mine" }) }, allowed: true },
-  { what: "a static pod (no token: cp_namespace lease) sharing the lease of a kube-system DaemonSet", policy: "kv", instances: true, req: { object: staticPod({ ...ARP, lb_class_name: "example.com/new" }) }, allowed: false, message: /^Pod kube-system\/kube-vip shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp/ },
-  { what: "a DaemonSet in another namespace with the default lease name (a different lease)", policy: "kv", instances: true, req: { object: ds("kv-tenant", { ...ARP, lb_class_name: "example.com/other" }, { ns: "tenant" }) }, allowed: true },
-  { what: "an update of an instance never clashes with itself", policy: "kv", instances: true, req: { operation: "UPDATE", oldObject: ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp" }), object: ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp", vip_leaderelection: "true" }) }, allowed: true },
-  { what: "a pod of an existing DaemonSet is the same instance", policy: "kv", instances: true, req: { object: { ...staticPod({ ...ARP, lb_class_name: "example.com/zzz" }), metadata: { name: "kv-arp-abcde", namespace: "kube-system", ownerReferences: [{ kind: "DaemonSet", name: "kv-arp", controller: true }] }, spec: { serviceAccountName: "kube-vip", containers: [container({ ...ARP, lb_class_name: "example.com/arp" })] } } as never }, allowed: true },
-  { what: "another mirror pod of the same static manifest (one instance)", policy: "kv", instances: true, req: { object: staticPod({ vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "true", svc_leasename: "cp-svcs", lb_class_only: "true", lb_class_name: "example.com/static" }, { mirror: true, node: "cp2" }) }, allowed: true },
-  { what: "exempted workloads still count as instances for others", policy: "kv", instances: true, req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/harvester", svc_leasename: "mine" }) }, allowed: false, message: /DaemonSet harvester-system\/kube-vip both take Services of class "example\.com\/harvester"/ },
+  {
+    what: "disjoint claims on one global lease",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other" }) },
+    allowed: false,
+    message:
+      /^DaemonSet kube-system\/kv-new shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own$/,
+  },
+  {
+    what: "intersecting claims on different leases",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp", svc_leasename: "mine" }) },
+    allowed: false,
+    message:
+      /DaemonSet kube-system\/kv-new and DaemonSet kube-system\/kv-arp both take Services of class "example\.com\/arp" via lease kube-system\/mine vs lease kube-system\/plndr-svcs-lock, so both announce the same VIPs; use one svc_leasename or separate classes$/,
+  },
+  {
+    what: "intersecting claims, same lease (one active at a time)",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp" }) },
+    allowed: true,
+  },
+  {
+    what: "intersecting claims, global lease vs per-Service election",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/elect", svc_leasename: "mine" }) },
+    allowed: false,
+    message: /both take Services of class "example\.com\/elect" via lease kube-system\/mine vs per-Service leases/,
+  },
+  {
+    what: "intersecting claims, both per-Service election",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, svc_election: "true", lb_class_name: "example.com/elect" }) },
+    allowed: true,
+  },
+  {
+    what: "intersecting claims with a BGP instance without election",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/bgp", svc_leasename: "mine" }) },
+    allowed: false,
+    message:
+      /DaemonSet kube-system\/kv-bgp both take Services of class "example\.com\/bgp" via lease kube-system\/mine vs no lease/,
+  },
+  {
+    what: "disjoint claims on different leases",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other", svc_leasename: "mine" }) },
+    allowed: true,
+  },
+  {
+    what: "a static pod (no token: cp_namespace lease) sharing the lease of a kube-system DaemonSet",
+    policy: "kv",
+    instances: true,
+    req: { object: staticPod({ ...ARP, lb_class_name: "example.com/new" }) },
+    allowed: false,
+    message:
+      /^Pod kube-system\/kube-vip shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp/,
+  },
+  {
+    what: "a DaemonSet in another namespace with the default lease name (a different lease)",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-tenant", { ...ARP, lb_class_name: "example.com/other" }, { ns: "tenant" }) },
+    allowed: true,
+  },
+  {
+    what: "an update of an instance never clashes with itself",
+    policy: "kv",
+    instances: true,
+    req: {
+      operation: "UPDATE",
+      oldObject: ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp" }),
+      object: ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp", vip_leaderelection: "true" }),
+    },
+    allowed: true,
+  },
+  {
+    what: "a pod of an existing DaemonSet is the same instance",
+    policy: "kv",
+    instances: true,
+    req: {
+      object: {
+        ...staticPod({ ...ARP, lb_class_name: "example.com/zzz" }),
+        metadata: {
+          name: "kv-arp-abcde",
+          namespace: "kube-system",
+          ownerReferences: [{ kind: "DaemonSet", name: "kv-arp", controller: true }],
+        },
+        spec: { serviceAccountName: "kube-vip", containers: [container({ ...ARP, lb_class_name: "example.com/arp" })] },
+      } as never,
+    },
+    allowed: true,
+  },
+  {
+    what: "another mirror pod of the same static manifest (one instance)",
+    policy: "kv",
+    instances: true,
+    req: {
+      object: staticPod(
+        {
+          vip_arp: "true",
+          cp_enable: "true",
+          address: "10.0.4.247",
+          svc_enable: "true",
+          svc_leasename: "cp-svcs",
+          lb_class_only: "true",
+          lb_class_name: "example.com/static",
+        },
+        { mirror: true, node: "cp2" },
+      ),
+    },
+    allowed: true,
+  },
+  {
+    what: "exempted workloads still count as instances for others",
+    policy: "kv",
+    instances: true,
+    req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/harvester", svc_leasename: "mine" }) },
+    allowed: false,
+    message: /DaemonSet harvester-system\/kube-vip both take Services of class "example\.com\/harvester"/,
+  },
   // mirror pods: mirrorPods enforcement (warn) and the kubelet's directory
-  { what: "a mirror pod claiming MetalLB's Services (mirrorPods: warn)", policy: "mlb", req: { object: staticPod({ vip_arp: "true", svc_enable: "true" }, { mirror: true, node: "cp3", name: "kv" }), user: "system:node:cp3" }, allowed: true, warning: /^static pod kube-system\/kv: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; fix its manifest on node cp3 \(usually in \/etc\/kubernetes\/manifests\)$/ },
+  {
+    what: "a mirror pod claiming MetalLB's Services (mirrorPods: warn)",
+    policy: "mlb",
+    req: {
+      object: staticPod({ vip_arp: "true", svc_enable: "true" }, { mirror: true, node: "cp3", name: "kv" }),
+      user: "system:node:cp3",
+    },
+    allowed: true,
+    warning:
+      /^static pod kube-system\/kv: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; fix its manifest on node cp3 \(usually in \/etc\/kubernetes\/manifests\)$/,
+  },
   // kube-vip-cloud-provider
-  { what: "the default cloud provider while MetalLB owns null", policy: "mlb", req: { object: cloudProvider() }, allowed: false, message: /^Deployment kube-system\/kube-vip-cloud-provider: kube-vip-cloud-provider allocates addresses for Services without a class, which MetalLB owns; set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"$/ },
-  { what: "the cloud provider with its class", policy: "mlb", req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "true" }) }, allowed: true },
-  { what: "the default cloud provider when kube-vip owns null", policy: "kv", req: { object: cloudProvider() }, allowed: true },
-  { what: "the cloud provider with an unparseable switch", policy: "kv", req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "enabled" }) }, allowed: false, message: /KUBEVIP_ENABLE_LOADBALANCERCLASS is "enabled", which kube-vip-cloud-provider cannot parse/ },
-  { what: "the cloud provider allocating for MetalLB's class", policy: "kv", req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "true", KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME: "metallb" }) }, allowed: false, message: /KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "metallb", the class of MetalLB/ },
+  {
+    what: "the default cloud provider while MetalLB owns null",
+    policy: "mlb",
+    req: { object: cloudProvider() },
+    allowed: false,
+    message:
+      /^Deployment kube-system\/kube-vip-cloud-provider: kube-vip-cloud-provider allocates addresses for Services without a class, which MetalLB owns; set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"$/,
+  },
+  {
+    what: "the cloud provider with its class",
+    policy: "mlb",
+    req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "true" }) },
+    allowed: true,
+  },
+  {
+    what: "the default cloud provider when kube-vip owns null",
+    policy: "kv",
+    req: { object: cloudProvider() },
+    allowed: true,
+  },
+  {
+    what: "the cloud provider with an unparseable switch",
+    policy: "kv",
+    req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "enabled" }) },
+    allowed: false,
+    message: /KUBEVIP_ENABLE_LOADBALANCERCLASS is "enabled", which kube-vip-cloud-provider cannot parse/,
+  },
+  {
+    what: "the cloud provider allocating for MetalLB's class",
+    policy: "kv",
+    req: {
+      object: cloudProvider({
+        KUBEVIP_ENABLE_LOADBALANCERCLASS: "true",
+        KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME: "metallb",
+      }),
+    },
+    allowed: false,
+    message: /KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "metallb", the class of MetalLB/,
+  },
 ];

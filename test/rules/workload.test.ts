@@ -55,7 +55,9 @@ describe("rules/workload: kube-vip workloads (§7.5)", () => {
   it("re-checks an UPDATE only when the kube-vip containers change", () => {
     const before = WORKLOAD_CASES[0].req.object!;
     const scaled = { ...before, metadata: { ...before.metadata, labels: { x: "y" } } };
-    expect(judge(policies.mlb, view, { operation: "UPDATE", oldObject: before, object: scaled }).allowed).to.equal(true);
+    expect(judge(policies.mlb, view, { operation: "UPDATE", oldObject: before, object: scaled }).allowed).to.equal(
+      true,
+    );
   });
 });
 
@@ -67,7 +69,12 @@ function renderKubeVipChart(values: any, name: string, namespace: string): KubeO
   if (String(values.env?.cp_enable) === "true") env.vip_address = values.config?.address ?? "";
   for (const [k, v] of Object.entries(values.env ?? {})) env[k] = String(v);
   const image = `${values.image.repository}${values.image.tag ? `:${values.image.tag}` : ""}`;
-  return { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name, namespace }, spec: { template: { spec: { serviceAccountName: name, containers: [container(env, image)] } } } };
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name, namespace },
+    spec: { template: { spec: { serviceAccountName: name, containers: [container(env, image)] } } },
+  };
 }
 
 /** Render the kube-vip-cloud-provider chart's Deployment (its env block). */
@@ -77,13 +84,22 @@ function renderCloudProviderChart(values: any): KubeObject {
     { name: "KUBEVIP_CONFIG_MAP", value: values.configMapName || "kube-vip-cloud-provider" },
     { name: "KUBEVIP_ENABLE_LOADBALANCERCLASS", value: String(values.enableloadbalancerClass) },
   ];
-  return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "kube-vip-cloud-provider", namespace: "kube-system" }, spec: { template: { spec: { containers: [{ name: "kube-vip-cloud-provider", image: values.image.repository, env }] } } } };
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "kube-vip-cloud-provider", namespace: "kube-system" },
+    spec: {
+      template: { spec: { containers: [{ name: "kube-vip-cloud-provider", image: values.image.repository, env }] } },
+    },
+  };
 }
 
 function objectsOf(file: string): KubeObject[] {
   const text = readFileSync(join(FIXTURES, "kubevip", file), "utf8");
-  if (file.startsWith("helm-values-kube-vip-chart")) return [renderKubeVipChart(YAML.parse(text), "kube-vip", "kube-system")];
-  if (file.startsWith("harvester-chart-values")) return [renderKubeVipChart(YAML.parse(text)["kube-vip"], "kube-vip", "harvester-system")];
+  if (file.startsWith("helm-values-kube-vip-chart"))
+    return [renderKubeVipChart(YAML.parse(text), "kube-vip", "kube-system")];
+  if (file.startsWith("harvester-chart-values"))
+    return [renderKubeVipChart(YAML.parse(text)["kube-vip"], "kube-vip", "harvester-system")];
   if (file.startsWith("helm-values-kube-vip-cloud-provider")) return [renderCloudProviderChart(YAML.parse(text))];
   const r = parseManifestText(text, file);
   if (r.error) throw new Error(r.error);
@@ -92,7 +108,12 @@ function objectsOf(file: string): KubeObject[] {
 
 /** deny | allow | allow, warn | patch, allow (several objects: the strictest) */
 function verdict(p: keyof typeof policies, file: string): string {
-  const run = checkObjects(objectsOf(file).map((object, index) => ({ file, index, object })), policies[p], viewOf(CLUSTER), "default");
+  const run = checkObjects(
+    objectsOf(file).map((object, index) => ({ file, index, object })),
+    policies[p],
+    viewOf(CLUSTER),
+    "default",
+  );
   if (run.reports.some((r) => r.denied)) return "deny";
   const warn = run.reports.some((r) => r.warnings.length);
   const patch = run.reports.some((r) => r.mutations.length);

@@ -22,7 +22,16 @@ function fingerprintOf(res: { socket: unknown }): string {
 function post(port: number, ca: string, agent: https.Agent | false, body: string) {
   return new Promise<{ status: number; fp: string; socket: unknown; text: string }>((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port, method: "POST", path: "/validate", ca, servername: SERVICE_DNS, agent, headers: { "Content-Type": "application/json" } },
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/validate",
+        ca,
+        servername: SERVICE_DNS,
+        agent,
+        headers: { "Content-Type": "application/json" },
+      },
       (res) => {
         let text = "";
         const fp = fingerprintOf(res);
@@ -45,7 +54,10 @@ describe("transport: certificate hot reload", () => {
       const first = await post(s.port, s.ca, agent, body);
       expect(first.status).to.equal(200);
       // rotate: new key pair from the same CA, written the way a Secret update lands (rename)
-      const ca = { cert: readFileSync(join(s.certDir, "ca.crt"), "utf8"), key: readFileSync(join(s.certDir, "ca.key"), "utf8") };
+      const ca = {
+        cert: readFileSync(join(s.certDir, "ca.crt"), "utf8"),
+        key: readFileSync(join(s.certDir, "ca.key"), "utf8"),
+      };
       const n = devNames();
       const next = issueServing(ca, n.dns, n.ips);
       writeFileSync(join(s.certDir, "tls.key.tmp"), next.key);
@@ -79,13 +91,35 @@ describe("transport: SIGTERM drains in-flight reviews", function () {
     writeFileSync(join(dir, "state.yaml"), CLUSTER);
     const certDir = testCertDir();
     const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-    const { child, port, output } = await spawnServe(["--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"]);
+    const { child, port, output } = await spawnServe([
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--state",
+      join(dir, "state.yaml"),
+      "--cert-dir",
+      certDir,
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const body = reviewBody({ object: svc({ ns: "traefik", cls: "metallb", ip: "10.0.4.247" }) });
     const half = Math.floor(body.length / 2);
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = https.request(
-        { host: "127.0.0.1", port, method: "POST", path: "/validate", ca, servername: SERVICE_DNS, agent: false, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/validate",
+          ca,
+          servername: SERVICE_DNS,
+          agent: false,
+          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+        },
         (res) => {
           let text = "";
           res.on("data", (c) => (text += c));
@@ -116,15 +150,32 @@ describe("transport: --shutdown-delay keeps answering while endpoints catch up",
     writeFileSync(join(dir, "state.yaml"), CLUSTER);
     const certDir = testCertDir();
     const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-    const { child, port } = await spawnServe(["--policy", join(dir, "policy.yaml"), "--state", join(dir, "state.yaml"), "--cert-dir", certDir, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1", "--shutdown-delay", "1.5"]);
+    const { child, port } = await spawnServe([
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--state",
+      join(dir, "state.yaml"),
+      "--cert-dir",
+      certDir,
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--shutdown-delay",
+      "1.5",
+    ]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const get = (path: string) =>
       new Promise<{ status: number; text: string }>((resolve, reject) =>
-        https.get({ host: "127.0.0.1", port, path, ca, servername: SERVICE_DNS, agent: false }, (res) => {
-          let text = "";
-          res.on("data", (c) => (text += c));
-          res.on("end", () => resolve({ status: res.statusCode!, text }));
-        }).on("error", reject),
+        https
+          .get({ host: "127.0.0.1", port, path, ca, servername: SERVICE_DNS, agent: false }, (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () => resolve({ status: res.statusCode!, text }));
+          })
+          .on("error", reject),
       );
     expect((await get("/readyz")).status).to.equal(200);
     child.kill("SIGTERM");
@@ -153,10 +204,12 @@ describe("npm start: the examples serve", function () {
     const { child, port, output } = await spawnServe(args.slice(1));
     try {
       const ready = await new Promise<number>((resolve, reject) => {
-        https.get({ host: "127.0.0.1", port, path: "/readyz", ca, servername: SERVICE_DNS }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        }).on("error", reject);
+        https
+          .get({ host: "127.0.0.1", port, path: "/readyz", ca, servername: SERVICE_DNS }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on("error", reject);
       });
       expect(ready).to.equal(200);
       expect(output()).to.match(/"kept":16/);
@@ -181,13 +234,18 @@ describe("transport: deadlines and internal errors", () => {
     const broken = new Proxy(new MemoryView(), {
       get(t, p) {
         if (p === "synced") return true;
-        if (p === "namespaceLabels") return () => {
-          throw new Error("boom");
-        };
+        if (p === "namespaceLabels")
+          return () => {
+            throw new Error("boom");
+          };
         return (t as any)[p];
       },
     });
-    const closed = createReviewHandler({ policy: () => policy(), view: () => broken }, undefined, createLogger("silent"));
+    const closed = createReviewHandler(
+      { policy: () => policy(), view: () => broken },
+      undefined,
+      createLogger("silent"),
+    );
     const body = reviewBody({ object: svc({ ns: "shop", ip: "10.0.5.5", cls: "metallb" }) });
     const r = closed("validate", body, "application/json", Date.now() + 1000) as { status: number; body: string };
     expect(r.status).to.equal(200);
@@ -196,8 +254,14 @@ describe("transport: deadlines and internal errors", () => {
     expect(resp.allowed).to.equal(false);
     expect(resp.status).to.deep.include({ code: 500, reason: "InternalError" });
     expect(resp.status.message).to.match(/lbguard internal error .*boom/);
-    const open = createReviewHandler({ policy: () => policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open")), view: () => broken }, undefined, createLogger("silent"));
-    const ro = JSON.parse((open("validate", body, "application/json", Date.now() + 1000) as { body: string }).body).response;
+    const open = createReviewHandler(
+      { policy: () => policy(KUBEVIP_NULL, (d) => (d.spec.failureMode = "open")), view: () => broken },
+      undefined,
+      createLogger("silent"),
+    );
+    const ro = JSON.parse(
+      (open("validate", body, "application/json", Date.now() + 1000) as { body: string }).body,
+    ).response;
     expect(ro.allowed).to.equal(true);
     expect(ro.status.code).to.equal(500);
   });

@@ -59,10 +59,20 @@ export class SlimWatch<T = KubeObject> {
     this.inner = new Watch(kc);
   }
 
-  watch(path: string, queryParams: Record<string, unknown>, callback: (phase: string, obj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+  watch(
+    path: string,
+    queryParams: Record<string, unknown>,
+    callback: (phase: string, obj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
     this.onWatch();
-    return this.inner.watch(path, { ...queryParams, allowWatchBookmarks: true }, (phase, obj, w) => {
-      callback(phase, phase === "ERROR" || phase === "BOOKMARK" || !obj ? obj : this.slim(obj), w);
-    }, done);
+    return this.inner.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true },
+      (phase, obj, w) => {
+        callback(phase, phase === "ERROR" || phase === "BOOKMARK" || !obj ? obj : this.slim(obj), w);
+      },
+      done,
+    );
   }
 }

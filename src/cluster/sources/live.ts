@@ -55,14 +55,27 @@ export function resourcesFor(policy: Policy): ResourceSpec[] {
     { key: "statefulsets", path: "/apis/apps/v1/statefulsets", slim: slimWorkload("StatefulSet") },
   ];
   const m = policy.metallb;
-  if (m) out.push({ key: "ipaddresspools", path: `/apis/metallb.io/v1beta1/namespaces/${m.namespace}/ipaddresspools`, slim: slimPool, crd: "ipaddresspools.metallb.io" });
+  if (m)
+    out.push({
+      key: "ipaddresspools",
+      path: `/apis/metallb.io/v1beta1/namespaces/${m.namespace}/ipaddresspools`,
+      slim: slimPool,
+      crd: "ipaddresspools.metallb.io",
+    });
   const cm = policy.kubeVip?.configMap;
-  if (cm) out.push({ key: "configmap", path: `/api/v1/namespaces/${cm.namespace}/configmaps`, fieldSelector: `metadata.name=${cm.name}`, slim: slimConfigMap });
+  if (cm)
+    out.push({
+      key: "configmap",
+      path: `/api/v1/namespaces/${cm.namespace}/configmaps`,
+      fieldSelector: `metadata.name=${cm.name}`,
+      slim: slimConfigMap,
+    });
   // kube-vip runs as static pods and DaemonSets in a few namespaces: its own and the exempted ones
   const podNamespaces = new Set<string>(["kube-system"]);
   if (policy.kubeVip) podNamespaces.add(policy.kubeVip.namespace);
   for (const e of policy.exemptions) podNamespaces.add(e.namespace);
-  for (const ns of [...podNamespaces].sort()) out.push({ key: `pods/${ns}`, path: `/api/v1/namespaces/${ns}/pods`, slim: slimPod });
+  for (const ns of [...podNamespaces].sort())
+    out.push({ key: `pods/${ns}`, path: `/api/v1/namespaces/${ns}/pods`, slim: slimPod });
   return out;
 }
 
@@ -81,7 +94,10 @@ function stub(o: KubeObject, carry = true): Stub {
   return {
     apiVersion: o.apiVersion as string,
     kind: o.kind as string,
-    metadata: m.namespace === undefined ? { name: m.name, resourceVersion: m.resourceVersion } : { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion },
+    metadata:
+      m.namespace === undefined
+        ? { name: m.name, resourceVersion: m.resourceVersion }
+        : { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion },
     full: carry ? o : undefined,
   };
 }
@@ -107,14 +123,30 @@ class Reflector {
     // event must not be applied); list pages go into the view as they arrive,
     // so a 100k-object list never sits in memory whole, and the informer gets
     // stubs only (it still computes the deletions of a relist from them).
-    const watch = new SlimWatch(kc, (o) => stub(spec.slim(o)), () => this.listed());
+    const watch = new SlimWatch(
+      kc,
+      (o) => stub(spec.slim(o)),
+      () => this.listed(),
+    );
     const list = () =>
-      listAll(kc, spec.path, (o) => {
-        const full = spec.slim(o);
-        this.view.apply(full);
-        return stub(full, false);
-      }, { fieldSelector: spec.fieldSelector });
-    this.informer = new ListWatch<KubernetesObject>(spec.path, watch as never, list as never, false, undefined, spec.fieldSelector);
+      listAll(
+        kc,
+        spec.path,
+        (o) => {
+          const full = spec.slim(o);
+          this.view.apply(full);
+          return stub(full, false);
+        },
+        { fieldSelector: spec.fieldSelector },
+      );
+    this.informer = new ListWatch<KubernetesObject>(
+      spec.path,
+      watch as never,
+      list as never,
+      false,
+      undefined,
+      spec.fieldSelector,
+    );
     this.informer.on("add", (obj) => this.keep(obj));
     this.informer.on("update", (obj) => this.keep(obj));
     this.informer.on("delete", (obj) => this.view.remove(obj as KubeObject));
@@ -159,7 +191,11 @@ class Reflector {
       this.o.log.warn({ resource: this.spec.key }, why);
     } else {
       if (!this.synced) this.view.setPending(this.spec.key, `${this.spec.key}: ${msg}; retrying`);
-      (this.attempts ? this.o.log.debug : this.o.log.warn).call(this.o.log, { resource: this.spec.key, err: msg, status }, "watch failed; restarting");
+      (this.attempts ? this.o.log.debug : this.o.log.warn).call(
+        this.o.log,
+        { resource: this.spec.key, err: msg, status },
+        "watch failed; restarting",
+      );
     }
     const b = this.o.backoff ?? { initialMs: 250, maxMs: 5000 };
     const delay = Math.min(b.maxMs, b.initialMs * 2 ** this.attempts) * (0.8 + Math.random() * 0.4);
@@ -229,7 +265,10 @@ export class LiveSource implements ViewSource {
       return undefined;
     }
     const until = Date.now() + budget;
-    const relist = listAll(this.kc, `/apis/metallb.io/v1beta1/namespaces/${m.namespace}/ipaddresspools`, slimPool, { timeoutMs: budget, abandon: () => Date.now() > until });
+    const relist = listAll(this.kc, `/apis/metallb.io/v1beta1/namespaces/${m.namespace}/ipaddresspools`, slimPool, {
+      timeoutMs: budget,
+      abandon: () => Date.now() > until,
+    });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`pool re-list took over ${budget} ms`)), budget);
@@ -269,6 +308,9 @@ export async function startLiveSource(o: LiveOptions): Promise<LiveSource> {
   src = new LiveSource(kc, opts);
   src.reconcile();
   o.onPolicyChange?.(() => src.reconcile());
-  o.log.info({ server: kc.getCurrentCluster()?.server, resources: resourcesFor(o.policy()).map((r) => r.key) }, "watching the cluster");
+  o.log.info(
+    { server: kc.getCurrentCluster()?.server, resources: resourcesFor(o.policy()).map((r) => r.key) },
+    "watching the cluster",
+  );
   return src;
 }

@@ -33,19 +33,32 @@ export class PoolOverlayView implements ClusterView {
   pools(namespace?: string): PoolRec[] {
     return this.fresh.pools(namespace);
   }
-  forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void {
+  forEachPoolOverlap(
+    namespace: string,
+    iv: Interval,
+    fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void,
+  ): void {
     this.fresh.forEachPoolOverlap(namespace, iv, fn);
   }
   service(namespace: string, name: string): ServiceRec | undefined {
     return this.base.service(namespace, name);
   }
-  forEachServiceAddr(cls: string | null, iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
+  forEachServiceAddr(
+    cls: string | null,
+    iv: Interval,
+    fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void,
+  ): void {
     this.base.forEachServiceAddr(cls, iv, fn);
   }
   configMap(namespace: string, name: string): ConfigMapRec | undefined {
     return this.base.configMap(namespace, name);
   }
-  forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void {
+  forEachConfigMapOverlap(
+    namespace: string,
+    name: string,
+    iv: Interval,
+    fn: (e: KubeVipEntry) => boolean | void,
+  ): void {
     this.base.forEachConfigMapOverlap(namespace, name, iv, fn);
   }
   workloads(): Iterable<WorkloadRec> {

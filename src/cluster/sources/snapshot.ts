@@ -47,7 +47,10 @@ export class SnapshotSource {
   static start(paths: string[], log: Logger, onReload?: () => void): SnapshotSource {
     const first = loadSnapshot(paths);
     for (const e of first.errors) log.warn({ source: "snapshot" }, e);
-    log.info({ source: "snapshot", paths, objects: first.objects, kept: first.kept, ...first.view.counts() }, "cluster snapshot loaded");
+    log.info(
+      { source: "snapshot", paths, objects: first.objects, kept: first.kept, ...first.view.counts() },
+      "cluster snapshot loaded",
+    );
     const src = new SnapshotSource(paths, new ViewHolder(first.view), log);
     src.watch = watchPaths(paths, () => {
       const next = loadSnapshot(paths);
@@ -57,7 +60,10 @@ export class SnapshotSource {
         return;
       }
       src.holder.current = next.view;
-      log.info({ source: "snapshot", objects: next.objects, kept: next.kept, ...next.view.counts() }, "cluster snapshot reloaded");
+      log.info(
+        { source: "snapshot", objects: next.objects, kept: next.kept, ...next.view.counts() },
+        "cluster snapshot reloaded",
+      );
       onReload?.();
     });
     return src;
