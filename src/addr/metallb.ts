@@ -4,7 +4,7 @@
  */
 import { goTrimSpace, ipString, parseIP, to16 } from "./ip.js";
 import { Interval, parseGoCIDR, summarize } from "./interval.js";
-import { goQuote, textOf } from "./quote.js";
+import { goQuote, textOf } from "../k8s/text.js";
 
 export interface MetalLBEntry {
   /** the user's own text */

@@ -1,12 +1,14 @@
 /**
- * AdmissionReview v1 in, AdmissionReview v1 out (SEMANTICS §4). The codec
+ * AdmissionReview v1 in, AdmissionReview v1 out (docs/controllers.md A). The codec
  * knows the protocol, not the rules: response helpers in the style of
  * controller-runtime (`allowed`, `denied`, `patched`, `errored`).
  */
 import jsonpatch from "fast-json-patch";
-import { textOf } from "../addr/quote.js";
-import type { KubeObject } from "../cluster/records.js";
-import type { AdmissionInput, Change, Operation } from "../rules/types.js";
+import { textOf } from "../k8s/text.js";
+import { MAX_MESSAGE, MAX_WARNING, clipTo } from "../findings/format.js";
+import type { KubeObject } from "../k8s/object.js";
+import type { AdmissionInput, Operation } from "../k8s/review.js";
+import type { Change } from "../rules/types.js";
 
 export const REVIEW_API_VERSION = "admission.k8s.io/v1";
 
@@ -106,45 +108,6 @@ export function decodeReview(body: string, contentType: string | undefined): Dec
 }
 
 // ---- responses --------------------------------------------------------------
-
-export const MAX_MESSAGE = 300;
-export const MAX_WARNING = 256;
-export const WANT_WARNING = 120;
-export const MAX_WARNINGS = 4;
-
-function clipTo(s: string, n: number): string {
-  const one = s.replace(/[\r\n]+/g, " ");
-  return one.length <= n ? one : one.slice(0, n - 1) + "…";
-}
-
-/** One line of at most ~300 characters: the first message, then further ones as far as they fit. */
-export function composeMessage(messages: string[]): string {
-  if (!messages.length) return "denied by lbguard";
-  let out = clipTo(messages[0], MAX_MESSAGE);
-  let i = 1;
-  for (; i < messages.length; i++) {
-    const next = `; also: ${messages[i].replace(/[\r\n]+/g, " ")}`;
-    const rest = messages.length - i - 1;
-    const tail = rest > 0 ? ` (+${rest} more)` : "";
-    if (out.length + next.length + tail.length > MAX_MESSAGE) break;
-    out += next;
-  }
-  if (i < messages.length) {
-    const more = ` (+${messages.length - i} more)`;
-    if (out.length + more.length <= MAX_MESSAGE + 20) out += more;
-  }
-  return out;
-}
-
-/** At most four warnings, one line each, never over 256 characters; the last says how many were dropped. */
-export function composeWarnings(messages: string[]): string[] | undefined {
-  if (messages.length === 0) return undefined;
-  const uniq = [...new Set(messages.map((m) => clipTo(m, MAX_WARNING)))];
-  if (uniq.length <= MAX_WARNINGS) return uniq;
-  const kept = uniq.slice(0, MAX_WARNINGS - 1);
-  kept.push(`${uniq.length - kept.length} more lbguard warnings not shown; see the lbguard log`);
-  return kept;
-}
 
 /** The review as JSON text; the common plain "allowed" answer is written directly. */
 export function encodeReview(response: AdmissionResponse): string {

@@ -1,36 +1,23 @@
 /**
  * Glue between the transport and the rules: decode, decide, encode, and
- * account for it (metrics, one info log line per denial or warning). A rule
- * that throws becomes an `errored` review, never a crash.
+ * account for it (metrics, one info log line per review). A rule that throws
+ * becomes an `errored` review, never a crash. `admit` is the whole API-server
+ * sequence (mutate, apply the patch, validate) for `lbguard check` and tests.
  */
 import type { ClusterView } from "../cluster/view.js";
-import type { Metrics } from "../observability/metrics.js";
+import { denialMessage, warningLines } from "../findings/format.js";
+import type { KubeObject } from "../k8s/object.js";
+import type { AdmissionInput, Webhook } from "../k8s/review.js";
 import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { Policy } from "../policy/policy.js";
-import { mutate, validate } from "../rules/engine.js";
-import type { AdmissionInput, Verdict } from "../rules/types.js";
-import type { HandlerResult, ReviewHandler, Webhook } from "../transport/server.js";
-import {
-  AdmissionResponse,
-  allowed,
-  buildPatch,
-  composeMessage,
-  composeWarnings,
-  decodeReview,
-  denied,
-  encodeReview,
-  errored,
-  patched,
-} from "./codec.js";
+import { freshNeeded, mutate, validate } from "../rules/engine.js";
+import { applyMutation, type Verdict } from "../rules/types.js";
+import { AdmissionResponse, allowed, buildPatch, decodeReview, denied, encodeReview, errored, patched } from "./codec.js";
 
 export interface DecisionSources {
   policy(): Policy;
   view(): ClusterView;
-  /**
-   * Optional asynchronous preparation before deciding (the pool re-list of
-   * SPEC §4); undefined when the request needs none. Must settle by `deadline`.
-   */
-  prepare?(req: AdmissionInput, deadline: number): Promise<ClusterView | undefined> | undefined;
 }
 
 export interface Decision {
@@ -39,23 +26,20 @@ export interface Decision {
   decision: "allowed" | "patched" | "warned" | "denied" | "error" | "invalid";
 }
 
-/** Decide one decoded request; used by the server and by tests. */
-export function decide(
-  webhook: Webhook,
-  req: AdmissionInput,
-  policy: Policy,
-  view: ClusterView,
-  log?: Logger,
-): Decision {
+/** What the transport gets back: an HTTP status and body (structurally the transport's HandlerResult). */
+export interface HandlerAnswer {
+  status: number;
+  body: string;
+  contentType?: string;
+}
+
+/** Decide one decoded request against one view. */
+export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, view: ClusterView, log?: Logger): Decision {
   try {
     const verdict = webhook === "mutate" ? mutate(req, view, policy) : validate(req, view, policy);
-    const warnings = verdict.warnings.length ? composeWarnings(verdict.warnings.map((f) => f.message)) : undefined;
+    const warnings = warningLines(verdict.warnings);
     if (verdict.denials.length)
-      return {
-        response: denied(req.uid, composeMessage(verdict.denials.map((f) => f.message)), warnings),
-        verdict,
-        decision: "denied",
-      };
+      return { response: denied(req.uid, denialMessage(verdict.denials), warnings), verdict, decision: "denied" };
     if (webhook === "mutate" && verdict.mutation && req.object) {
       const ops = buildPatch(req.object, verdict.mutation.changes);
       if (ops.length) return { response: patched(req.uid, ops, warnings), verdict, decision: "patched" };
@@ -75,6 +59,56 @@ export function decide(
   }
 }
 
+/**
+ * Decide, first asking the view for what the rules want fresh (the pool
+ * re-list before a pool decision); a view that cannot, in time, is used as it is.
+ */
+export function decideFresh(
+  webhook: Webhook,
+  req: AdmissionInput,
+  policy: Policy,
+  view: ClusterView,
+  deadline: number,
+  log?: Logger,
+): Decision | Promise<Decision> {
+  const fresh = webhook === "validate" && view.freshPools && freshNeeded(req, policy) === "pools";
+  const pending = fresh ? view.freshPools!(deadline, req.uid) : undefined;
+  if (!pending) return decide(webhook, req, policy, view, log);
+  return pending.then(
+    (v) => decide(webhook, req, policy, v ?? view, log),
+    () => decide(webhook, req, policy, view, log),
+  );
+}
+
+export interface Admission {
+  /** the mutating webhook's decision */
+  mutated: Decision;
+  /** the object after the mutating webhook's patch */
+  object: KubeObject | null | undefined;
+  /** the validating webhook's decision; absent when the mutating webhook denied */
+  validated?: Decision;
+  /** the mutation's description, when one was applied */
+  mutation?: string;
+}
+
+/** The API server's sequence for one request: mutate, apply the patch, validate. */
+export function admit(req: AdmissionInput, view: ClusterView, policy: Policy, log?: Logger): Admission {
+  const mutated = decide("mutate", req, policy, view, log);
+  if (!mutated.response.allowed) return { mutated, object: req.object };
+  let object = req.object;
+  let mutation: string | undefined;
+  const m = mutated.verdict?.mutation;
+  if (mutated.decision === "patched" && m && object) {
+    object = applyMutation(object, m);
+    mutation = m.description;
+  }
+  const validated = decide("validate", object === req.object ? req : { ...req, object }, policy, view, log);
+  return { mutated, object, validated, mutation };
+}
+
+const MAX_LOGGED = 3;
+
+/** One info line per review that denied or warned: the first findings, then how many more. */
 function logDecision(log: Logger, webhook: Webhook, req: AdmissionInput, d: Decision): void {
   const base = {
     uid: req.uid,
@@ -86,18 +120,35 @@ function logDecision(log: Logger, webhook: Webhook, req: AdmissionInput, d: Deci
     subResource: req.subResource || undefined,
     user: req.userInfo?.username,
   };
-  if (d.verdict) {
-    for (const f of d.verdict.denials)
-      log.info({ ...base, decision: "deny", rule: f.rule, family: f.family }, f.message);
-    for (const f of d.verdict.warnings)
-      log.info({ ...base, decision: "warn", rule: f.rule, family: f.family }, f.message);
+  const v = d.verdict;
+  if (v && (v.denials.length || v.warnings.length)) {
+    const all = [...v.denials, ...v.warnings];
+    const first = all[0];
+    log.info(
+      {
+        ...base,
+        decision: v.denials.length ? "deny" : "warn",
+        rule: first.rule,
+        family: first.family,
+        rules: all.slice(0, MAX_LOGGED).map((f) => f.rule),
+        more: all.length > MAX_LOGGED ? all.length - MAX_LOGGED : undefined,
+      },
+      v.denials.length ? d.response.status?.message : d.response.warnings?.[0],
+    );
   }
   if (log.isLevelEnabled("debug"))
     log.debug({ ...base, decision: d.decision, patch: d.response.patch !== undefined }, "review answered");
 }
 
+export type ReviewHandler = (
+  webhook: Webhook,
+  body: string,
+  contentType: string | undefined,
+  deadline: number,
+) => HandlerAnswer | Promise<HandlerAnswer>;
+
 export function createReviewHandler(src: DecisionSources, metrics: Metrics | undefined, log: Logger): ReviewHandler {
-  const finish = (webhook: Webhook, req: AdmissionInput, d: Decision, t0: number): HandlerResult => {
+  const finish = (webhook: Webhook, req: AdmissionInput, d: Decision, t0: number): HandlerAnswer => {
     metrics?.observe(webhook, req.kind?.kind ?? "", req.operation, d.decision, (performance.now() - t0) / 1000);
     if (d.decision !== "allowed" && d.decision !== "patched") logDecision(log, webhook, req, d);
     else if (log.isLevelEnabled("debug")) logDecision(log, webhook, req, d);
@@ -119,14 +170,7 @@ export function createReviewHandler(src: DecisionSources, metrics: Metrics | und
       };
       return finish(webhook, req, d, t0);
     }
-    const policy = src.policy();
-    const prep = webhook === "validate" ? src.prepare?.(req, deadline) : undefined;
-    if (prep) {
-      return prep.then(
-        (fresh) => finish(webhook, req, decide(webhook, req, policy, fresh ?? src.view(), log), t0),
-        () => finish(webhook, req, decide(webhook, req, policy, src.view(), log), t0),
-      );
-    }
-    return finish(webhook, req, decide(webhook, req, policy, src.view(), log), t0);
+    const d = decideFresh(webhook, req, src.policy(), src.view(), deadline, log);
+    return d instanceof Promise ? d.then((x) => finish(webhook, req, x, t0)) : finish(webhook, req, d, t0);
   };
 }

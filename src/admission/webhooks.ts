@@ -12,8 +12,11 @@ export const WEBHOOKS = {
   kubeVipSystemWorkloads: "kube-vip-system-workloads.lbguard.dev",
 } as const;
 
-/** The validating webhook entry that judges an object of this kind. */
-export function validatingWebhookFor(kind: string): string {
+/** Namespaces whose kube-vip workloads have their own webhook entry (deploy/base/webhooks.yaml). */
+export const SYSTEM_WORKLOAD_NAMESPACES: readonly string[] = ["kube-system"];
+
+/** The validating webhook entry that judges an object of this kind in this namespace, as deploy/ routes it. */
+export function validatingWebhookFor(kind: string, namespace?: string): string {
   switch (kind) {
     case "Service":
       return WEBHOOKS.services;
@@ -22,6 +25,8 @@ export function validatingWebhookFor(kind: string): string {
     case "ConfigMap":
       return WEBHOOKS.kubeVipConfig;
     default:
-      return WEBHOOKS.kubeVipWorkloads;
+      return namespace !== undefined && SYSTEM_WORKLOAD_NAMESPACES.includes(namespace)
+        ? WEBHOOKS.kubeVipSystemWorkloads
+        : WEBHOOKS.kubeVipWorkloads;
   }
 }

@@ -4,15 +4,16 @@
  * manifests that were admitted: mutate, apply the patch, validate, as the API
  * server would.
  */
-import { textOf } from "../addr/quote.js";
-import { buildPatch, composeMessage } from "../admission/codec.js";
+import { admit } from "../admission/handler.js";
 import { validatingWebhookFor, WEBHOOKS } from "../admission/webhooks.js";
-import type { KubeObject } from "../cluster/records.js";
 import type { MemoryView } from "../cluster/view.js";
+import type { Finding } from "../findings/finding.js";
+import { denialMessage, message } from "../findings/format.js";
 import type { ManifestObject } from "../k8s/manifests.js";
+import { apiGroup, type KubeObject } from "../k8s/object.js";
+import type { AdmissionInput } from "../k8s/review.js";
+import { textOf } from "../k8s/text.js";
 import type { Policy } from "../policy/policy.js";
-import { mutate, validate } from "../rules/engine.js";
-import { applyMutation, AdmissionInput } from "../rules/types.js";
 
 export interface CheckFinding {
   file: string;
@@ -22,7 +23,11 @@ export interface CheckFinding {
   name: string;
   decision: "deny" | "warn" | "mutate";
   rule: string;
+  /** `deny` or `warn` as the rule reports it (a deny-severity finding under `warn` enforcement is decision `warn`) */
+  severity: "deny" | "warn";
   message: string;
+  fix: string;
+  field?: string;
 }
 
 export interface ObjectReport {
@@ -56,19 +61,13 @@ const CLUSTER_SCOPED = new Set([
   "APIService",
 ]);
 
-function group(apiVersion: unknown): string {
-  const a = typeof apiVersion === "string" ? apiVersion : "";
-  const i = a.indexOf("/");
-  return i < 0 ? "" : a.slice(0, i);
-}
-
 function version(apiVersion: unknown): string {
   const a = typeof apiVersion === "string" ? apiVersion : "";
   return a.slice(a.indexOf("/") + 1);
 }
 
 export function resourceName(o: KubeObject): string {
-  const g = group(o.apiVersion);
+  const g = apiGroup(o.apiVersion);
   const kind = textOf(o.kind ?? "object").toLowerCase();
   return `${kind}${g ? `.${g}` : ""}/${textOf(o.metadata?.name ?? o.metadata?.generateName ?? "")}`;
 }
@@ -108,7 +107,7 @@ export function checkObjects(
     const name = textOf(object.metadata?.name ?? object.metadata?.generateName ?? "");
     const req: AdmissionInput = {
       uid: `check-${reports.length}`,
-      kind: { group: group(object.apiVersion), version: version(object.apiVersion), kind },
+      kind: { group: apiGroup(object.apiVersion), version: version(object.apiVersion), kind },
       name,
       namespace,
       operation: "CREATE",
@@ -128,39 +127,42 @@ export function checkObjects(
       mutations: [],
     };
     const at = { file: m.file, index: m.index, kind, namespace, name };
+    const add = (decision: "deny" | "warn", f: Finding) =>
+      findings.push({
+        ...at,
+        decision,
+        rule: f.rule,
+        severity: f.severity,
+        message: message(f),
+        fix: f.fix,
+        ...(f.field ? { field: f.field } : {}),
+      });
 
-    const mv = mutate(req, view, policy);
-    for (const w of mv.warnings)
-      (report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message }));
-    if (mv.denials.length) {
-      report.denied = true;
-      report.webhook = WEBHOOKS.defaultClass;
-      report.denial = composeMessage(mv.denials.map((f) => f.message));
-      for (const f of mv.denials) findings.push({ ...at, decision: "deny", rule: f.rule, message: f.message });
-      reports.push(report);
-      continue;
-    }
-    if (mv.mutation && buildPatch(object, mv.mutation.changes).length) {
-      object = applyMutation(object, mv.mutation);
-      report.mutations.push(mv.mutation.description);
+    const a = admit(req, view, policy);
+    const verdicts = [a.mutated, a.validated].map((d) => d?.verdict);
+    for (const v of verdicts) for (const w of v?.warnings ?? []) add("warn", w);
+    report.warnings = verdicts.flatMap((v) => v?.warnings ?? []).map(message);
+    if (a.mutation) {
+      report.mutations.push(a.mutation);
       findings.push({
         ...at,
         decision: "mutate",
         rule: "service.default-class",
-        message: `would ${mv.mutation.description}`,
+        severity: "warn",
+        message: `would ${a.mutation}`,
+        fix: "",
       });
     }
-    const vv = validate({ ...req, object }, view, policy);
-    for (const w of vv.warnings)
-      (report.warnings.push(w.message), findings.push({ ...at, decision: "warn", rule: w.rule, message: w.message }));
-    for (const f of vv.denials) findings.push({ ...at, decision: "deny", rule: f.rule, message: f.message });
-    if (vv.denials.length) {
+    const denying = !a.mutated.response.allowed ? a.mutated : a.validated?.response.allowed === false ? a.validated : undefined;
+    if (denying) {
       report.denied = true;
-      report.webhook = validatingWebhookFor(kind);
-      report.denial = composeMessage(vv.denials.map((f) => f.message));
+      report.webhook = denying === a.mutated ? WEBHOOKS.defaultClass : validatingWebhookFor(kind, namespace);
+      const denials = denying.verdict?.denials ?? [];
+      report.denial = denials.length ? denialMessage(denials) : (denying.response.status?.message ?? "denied");
+      for (const f of denials) add("deny", f);
     } else {
       // admitted: later manifests see it (a denied one is not added)
-      view.apply(object, defaultNamespace);
+      view.apply(a.object ?? object, defaultNamespace);
     }
     reports.push(report);
   }

@@ -1,9 +1,9 @@
 /** `lbguard serve`: wire policy, cluster view, certificates, metrics and the HTTPS server together. */
 import { join, resolve } from "node:path";
-import { createReviewHandler, DecisionSources } from "../admission/handler.js";
+import { createReviewHandler } from "../admission/handler.js";
+import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
 import { SnapshotSource } from "../cluster/sources/snapshot.js";
-import type { ClusterView } from "../cluster/view.js";
 import { createLogger, Logger } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
 import { PolicyError } from "../policy/policy.js";
@@ -24,12 +24,6 @@ export interface ServeOptions {
   host?: string;
   /** seconds to keep answering (not ready) after SIGTERM before draining */
   shutdownDelay?: number;
-}
-
-export interface ViewSource {
-  view(): ClusterView;
-  prepare?: DecisionSources["prepare"];
-  close(): void | Promise<void>;
 }
 
 export interface Serving {
@@ -55,8 +49,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
 
   let source: ViewSource;
   if (o.state.length) {
-    const snap = SnapshotSource.start(o.state, log);
-    source = { view: () => snap.holder.current, close: () => snap.close() };
+    source = SnapshotSource.start(o.state, log);
     metrics.cacheSynced.labels("snapshot").set(1);
   } else {
     const { startLiveSource } = await import("../cluster/sources/live.js");
@@ -71,7 +64,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
 
   let shuttingDown = false;
   const handler = createReviewHandler(
-    { policy: () => policy.current, view: () => source.view(), prepare: source.prepare },
+    { policy: () => policy.current, view: () => source.view() },
     metrics,
     log,
   );

@@ -8,6 +8,8 @@ import type { IP } from "../addr/ip.js";
 import { KubeVipKey, isAddressKey, parseKubeVipData } from "../addr/kubevip.js";
 import { MetalLBEntry, parseMetalLBEntry } from "../addr/metallb.js";
 import { LabelSelector, Labels } from "../k8s/selector.js";
+import { KubeObject, MIRROR_ANNOTATION, WorkloadKind, apiGroup, isWorkloadKind } from "../k8s/object.js";
+export { MIRROR_ANNOTATION, apiGroup, isWorkloadKind, type WorkloadKind };
 import { assignedIPs, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
 import { CloudProviderConfig, KubeVipConfig, cloudProviderConfig, effectiveConfig } from "../kubevip/effective.js";
 import { imageKindOf, parseImage } from "../kubevip/image.js";
@@ -64,7 +66,6 @@ export interface ConfigMapRec {
   keys: KubeVipKey[];
 }
 
-export type WorkloadKind = "Pod" | "DaemonSet" | "Deployment" | "StatefulSet";
 
 export interface WorkloadRec {
   kind: WorkloadKind;
@@ -81,34 +82,13 @@ export interface WorkloadRec {
 
 export type ViewRecord = NamespaceRec | PoolRec | ServiceRec | ConfigMapRec | WorkloadRec;
 
-export interface KubeObject {
-  apiVersion?: unknown;
-  kind?: unknown;
-  metadata?: {
-    name?: unknown;
-    generateName?: unknown;
-    namespace?: unknown;
-    labels?: unknown;
-    annotations?: unknown;
-    ownerReferences?: unknown;
-  };
-  spec?: unknown;
-  status?: unknown;
-  data?: unknown;
-  [k: string]: unknown;
-}
+export type { KubeObject } from "../k8s/object.js";
 
-export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
 
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
 
-export function apiGroup(apiVersion: unknown): string {
-  const a = str(apiVersion);
-  const i = a.indexOf("/");
-  return i < 0 ? "" : a.slice(0, i);
-}
 
 function selectors(v: unknown): LabelSelector[] {
   return Array.isArray(v) ? (v.filter((x) => x && typeof x === "object") as LabelSelector[]) : [];
@@ -243,9 +223,6 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
 
 const WORKLOAD_KINDS = new Set(["Pod", "DaemonSet", "Deployment", "StatefulSet"]);
 
-export function isWorkloadKind(kind: unknown): kind is WorkloadKind {
-  return typeof kind === "string" && WORKLOAD_KINDS.has(kind);
-}
 
 /** The record an object contributes to the view, or undefined when the view has no use for it. */
 export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined {

@@ -51,6 +51,13 @@ export interface ClusterView {
   /** control-plane VIPs of kube-vip workloads overlapping iv */
   forEachControlPlaneVIP(iv: Interval, fn: (w: WorkloadRec, vip: VIPSetting) => boolean | void): void;
   counts(): Record<string, number>;
+  /**
+   * A view whose pools were just re-listed from the API server with a
+   * consistent read, settling by `deadline` (epoch ms); undefined (or a
+   * promise of undefined) when the source cannot, in time: decide from this
+   * view then. Only live sources have it. `uid` names the review in logs.
+   */
+  freshPools?(deadline: number, uid?: string): Promise<ClusterView | undefined> | undefined;
 }
 
 type PoolHit = { pool: PoolRec; entry: MetalLBEntry };
@@ -64,6 +71,8 @@ export function objectKey(kind: string, namespace: string, name: string): string
 }
 
 export class MemoryView implements ClusterView {
+  /** set by a source that can re-list pools (the live source) */
+  freshPools?: (deadline: number, uid?: string) => Promise<ClusterView | undefined> | undefined;
   private readonly namespaces_ = new Map<string, NamespaceRec>();
   private readonly poolsByKey = new Map<string, { rec: PoolRec; handles: IndexEntry<PoolHit>[] }>();
   private readonly poolIndex = new IntervalIndex<PoolHit>();

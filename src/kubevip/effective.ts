@@ -9,7 +9,7 @@
  * once, when the workload enters the cluster view or is admitted.
  */
 import { IP, parseIP } from "../addr/ip.js";
-import { textOf } from "../addr/quote.js";
+import { textOf } from "../k8s/text.js";
 import { ImageRef, Version, formatVersion, imageVersion, parseImage, versionBefore } from "./image.js";
 
 export interface EnvVar {

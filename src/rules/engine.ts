@@ -1,59 +1,47 @@
 /**
- * The decision engine: dispatches an admission request to the rule modules
- * of its kind, applies the policy's enforcement (deny | warn | off) per rule
- * family and its failureMode while cluster state is not synced. The HTTPS
- * server and `lbguard check` both call `mutate` and `validate`.
+ * The decision engine: finds the kind module of a request, runs the checks
+ * that apply (operation, subresource, relevant fields on UPDATE, enforcement
+ * not `off`), and sorts findings by enforcement (deny | warn | off) and rank;
+ * findings that need state the view has not synced follow failureMode. The
+ * admission handler, `lbguard check` and the tests all call this.
  */
 import type { ClusterView } from "../cluster/view.js";
+import type { AdmissionInput } from "../k8s/review.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
-import { foreignWrites } from "./foreign-writes.js";
-import { validateKubeVipConfigMap } from "./kubevip-configmap.js";
-import { validatePool } from "./pool.js";
-import { validateWorkload } from "./workload.js";
-import { defaultClass, validateService } from "./service.js";
-import { AdmissionInput, Finding, Mutation, RuleContext, Verdict } from "./types.js";
+import { fieldsChanged } from "./fields.js";
+import type { Check, KindModule } from "./kind.js";
+import { configMapKind } from "./kubevip-configmap.js";
+import { poolKind } from "./pool.js";
+import { serviceKind } from "./service.js";
+import { Finding, Mutation, RuleContext, Verdict, finding } from "./types.js";
+import { appsKind, podKind } from "./workload.js";
 
-export type Webhook = "mutate" | "validate";
+/** The table of admitted kinds. */
+export const KIND_MODULES: readonly KindModule[] = [serviceKind, poolKind, configMapKind, podKind, appsKind];
 
-/** A rule module for one admitted kind. */
-export interface KindRules {
-  /** kind as in AdmissionRequest.kind */
-  group: string;
-  kind: string;
-  /** families the module reports under; a family set to `off` is never run */
-  families: RuleFamily[];
-  mutate?(ctx: RuleContext): Mutation | undefined;
-  validate?(ctx: RuleContext): Finding[];
+const byKind = new Map<string, KindModule>();
+for (const m of KIND_MODULES) for (const k of m.kinds) byKind.set(`${m.group}/${k}`, m);
+
+export function moduleFor(req: AdmissionInput): KindModule | undefined {
+  return byKind.get(`${req.kind?.group ?? ""}/${req.kind?.kind ?? ""}`);
 }
 
-const services: KindRules = {
-  group: "",
-  kind: "Service",
-  families: ["services", "foreignWrites"],
-  mutate: (ctx) => (ctx.req.subResource ? undefined : defaultClass(ctx)),
-  validate: (ctx) => {
-    const { policy, req } = ctx;
-    const out: Finding[] = [];
-    if (policy.enforcementOf("foreignWrites") !== "off") out.push(...foreignWrites(ctx));
-    if (!req.subResource && policy.enforcementOf("services") !== "off") out.push(...validateService(ctx));
-    return out;
-  },
-};
-
-const registry = new Map<string, Map<string, KindRules>>();
-
-export function registerKind(r: KindRules): void {
-  let byKind = registry.get(r.group);
-  if (!byKind) registry.set(r.group, (byKind = new Map()));
-  byKind.set(r.kind, r);
+/** The checks of a module that apply to this request. */
+function applicable(m: KindModule, req: AdmissionInput, policy: Policy, want: "mutate" | "validate"): Check[] {
+  const sub = req.subResource ?? "";
+  const out: Check[] = [];
+  for (const c of m.checks) {
+    if (!c[want]) continue;
+    if (!c.operations.includes(req.operation)) continue;
+    if (!(c.subResources ?? MAIN).includes(sub)) continue;
+    if (policy.enforcementOf(c.familyOf?.(req) ?? c.family) === "off") continue;
+    if (req.operation === "UPDATE" && c.fields && !fieldsChanged(req.oldObject, req.object, c.fields)) continue;
+    out.push(c);
+  }
+  return out;
 }
 
-registerKind(services);
-registerKind({ group: "metallb.io", kind: "IPAddressPool", families: ["pools"], validate: validatePool });
-registerKind({ group: "", kind: "ConfigMap", families: ["pools"], validate: validateKubeVipConfigMap });
-registerKind({ group: "", kind: "Pod", families: ["kubeVip", "mirrorPods"], validate: validateWorkload });
-for (const kind of ["DaemonSet", "Deployment", "StatefulSet"])
-  registerKind({ group: "apps", kind, families: ["kubeVip"], validate: validateWorkload });
+const MAIN = [""] as const;
 
 class Context implements RuleContext {
   readonly stateReady: boolean;
@@ -70,34 +58,33 @@ class Context implements RuleContext {
   }
 }
 
-function context(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[]): RuleContext {
-  return new Context(req, view, policy, needs);
-}
-
-function stateFinding(view: ClusterView, policy: Policy, needs: string[], family: RuleFamily): Finding {
+function stateFinding(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[], family: RuleFamily): Finding {
   const pending = view.pending();
   const detail = pending.length ? ` (waiting for ${pending.slice(0, 3).join(", ")})` : "";
+  const subject = { kind: req.kind?.kind || "object", namespace: req.namespace, name: req.name ?? "", title: "lbguard" };
   return policy.failureMode === "closed"
-    ? {
-        rule: "cluster-state",
-        family,
-        severity: "deny",
-        rank: 99, // concrete problems found without state come first
-        message: `lbguard is starting and has not synced cluster state yet${detail}; retry in a few seconds`,
-      }
-    : {
-        rule: "cluster-state",
-        family,
-        severity: "warn",
-        rank: 99,
-        message: `lbguard has not synced cluster state yet${detail}: ${needs.slice(0, 2).join(", ")} not verified`,
-      };
+    ? finding(
+        "cluster-state",
+        subject,
+        `is starting and has not synced cluster state yet${detail}`,
+        "retry in a few seconds",
+        { family, join: " " },
+      )
+    : finding(
+        "cluster-state",
+        subject,
+        `has not synced cluster state yet${detail}: ${needs.slice(0, 2).join(", ")} not verified`,
+        "",
+        { family, join: " ", severity: "warn" },
+      );
 }
 
 const NOTHING: Verdict = Object.freeze({
   denials: Object.freeze([]) as unknown as Finding[],
   warnings: Object.freeze([]) as unknown as Finding[],
 });
+
+const byRank = (a: Finding, b: Finding) => a.rank - b.rank;
 
 /** Split findings by enforcement into denials and warnings. */
 function sort(findings: Finding[], policy: Policy): Verdict {
@@ -110,28 +97,30 @@ function sort(findings: Finding[], policy: Policy): Verdict {
     if (f.severity === "deny" && e === "deny") denials.push(f);
     else warnings.push(f);
   }
-  const byRank = (a: Finding, b: Finding) => a.rank - b.rank;
   denials.sort(byRank);
   warnings.sort(byRank);
   return { denials, warnings };
 }
 
-function rulesFor(req: AdmissionInput): KindRules | undefined {
-  return registry.get(req.kind?.group ?? "")?.get(req.kind?.kind ?? "");
-}
-
 /** The mutating webhook's decision: defaulting only, never a denial of its own beyond failureMode. */
 export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
-  const r = rulesFor(req);
-  if (!r?.mutate || req.operation === "DELETE") return NOTHING;
-  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return NOTHING;
-  if (r.kind === "Service" && policy.enforcementOf("services") === "off") return NOTHING;
+  const m = moduleFor(req);
+  if (!m) return NOTHING;
+  const checks = applicable(m, req, policy, "mutate");
+  if (!checks.length) return NOTHING;
   const needs: string[] = [];
-  const mutation = r.mutate(context(req, view, policy, needs));
+  const ctx = new Context(req, view, policy, needs);
+  let mutation: Mutation | undefined;
+  let family: RuleFamily | undefined;
+  for (const c of checks) {
+    const before = needs.length;
+    mutation = c.mutate!(ctx) ?? mutation;
+    if (needs.length > before) family ??= c.familyOf?.(req) ?? c.family;
+  }
   if (!mutation && !needs.length) return NOTHING;
   const v: Verdict = { denials: [], warnings: [], mutation };
   if (needs.length) {
-    const f = stateFinding(view, policy, needs, r.families[0]);
+    const f = stateFinding(req, view, policy, needs, family!);
     (f.severity === "deny" ? v.denials : v.warnings).push(f);
   }
   return v;
@@ -139,11 +128,27 @@ export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): 
 
 /** The validating webhook's decision. */
 export function validate(req: AdmissionInput, view: ClusterView, policy: Policy): Verdict {
-  const r = rulesFor(req);
-  if (!r?.validate || req.operation === "DELETE" || req.operation === "CONNECT") return NOTHING;
-  if (r.families.every((f) => policy.enforcementOf(f) === "off")) return NOTHING;
+  const m = moduleFor(req);
+  if (!m) return NOTHING;
+  const checks = applicable(m, req, policy, "validate");
+  if (!checks.length) return NOTHING;
   const needs: string[] = [];
-  const findings = r.validate(context(req, view, policy, needs));
-  if (needs.length) findings.push(stateFinding(view, policy, needs, r.families[0]));
+  const ctx = new Context(req, view, policy, needs);
+  let findings: Finding[] = [];
+  let family: RuleFamily | undefined;
+  for (const c of checks) {
+    const before = needs.length;
+    const fs = c.validate!(ctx);
+    findings = findings.length ? findings.concat(fs) : fs;
+    if (needs.length > before) family ??= c.familyOf?.(req) ?? c.family;
+  }
+  if (needs.length) findings = [...findings, stateFinding(req, view, policy, needs, family!)];
   return sort(findings, policy);
+}
+
+/** Whether deciding this request wants a fresh read of some cluster state first (the pool re-list). */
+export function freshNeeded(req: AdmissionInput, policy: Policy): "pools" | undefined {
+  const m = moduleFor(req);
+  if (!m?.fresh || !m.fresh.operations.includes(req.operation)) return undefined;
+  return applicable(m, req, policy, "validate").length ? m.fresh.what : undefined;
 }

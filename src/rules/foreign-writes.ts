@@ -1,19 +1,14 @@
 /**
- * SPEC §7.2: a provider's controller writing its bookkeeping (status, its own
+ * Writes by another provider: a provider's controller writing its bookkeeping (status, its own
  * annotations and labels) on a Service another provider owns. This is what
  * stops the MetalLB/kube-vip status bounce (MetalLB #2177).
  */
 import type { KubeObject } from "../cluster/records.js";
 import { KV, MLB, ServiceLike, isLoadBalancer, serviceClass, stringMap } from "../k8s/service.js";
 import type { Provider } from "../policy/policy.js";
+import { moduleOf } from "../providers/index.js";
 import { classPhrase } from "./messages.js";
-import { Finding, RuleContext, objectName, objectNamespace } from "./types.js";
-
-/** Controller-written annotations and labels, per provider. */
-const BOOKKEEPING: Record<string, { annotations: string[]; labels: [string, string][] }> = {
-  "kube-vip": { annotations: [KV.vipHost, KV.hwaddr, KV.requestedIP], labels: [[KV.implementationLabel, "kube-vip"]] },
-  metallb: { annotations: [MLB.allocated, MLB.allocatedOld], labels: [] },
-};
+import { Finding, RuleContext, finding, objectName, objectNamespace } from "./types.js";
 
 function canonical(v: unknown): string {
   if (v === null || v === undefined) return "";
@@ -41,7 +36,7 @@ export function loadBalancerStatusKey(o: KubeObject | null | undefined): string 
 }
 
 function changedBookkeeping(writer: Provider, oldObj: ServiceLike | undefined, newObj: ServiceLike): string[] {
-  const b = BOOKKEEPING[writer.name];
+  const b = moduleOf(writer).bookkeeping;
   const oa = stringMap(oldObj?.metadata?.annotations);
   const na = stringMap(newObj.metadata?.annotations);
   const ol = stringMap(oldObj?.metadata?.labels);
@@ -50,21 +45,6 @@ function changedBookkeeping(writer: Provider, oldObj: ServiceLike | undefined, n
   for (const k of b.annotations) if (k in na && na[k] !== oa[k]) out.push(k);
   for (const [k, v] of b.labels) if (nl[k] === v && ol[k] !== v) out.push(`label ${k}=${v}`);
   return out;
-}
-
-/** The configuration change that makes `writer` leave Services of `cls` alone. */
-function fixFor(writer: Provider, cls: string | null, user: string): string {
-  if (writer.name === "metallb") {
-    return writer.loadBalancerClass === null
-      ? `check MetalLB's --lb-class; the policy says it serves Services without a class`
-      : `start the MetalLB controller with --lb-class=${writer.loadBalancerClass} as the policy says`;
-  }
-  if (cls === null) {
-    // kube-vip-cloud-provider runs as its own identity (kube-vip-cloud-controller).
-    if (user.includes("cloud")) return `set KUBEVIP_ENABLE_LOADBALANCERCLASS "true" on kube-vip-cloud-provider`;
-    return `set lb_class_only "true" on kube-vip (or svc_enable "false")`;
-  }
-  return `set kube-vip's lb_class_name to ${writer.loadBalancerClass === null ? "its own class" : `"${writer.loadBalancerClass}"`}`;
 }
 
 export function foreignWrites(ctx: RuleContext): Finding[] {
@@ -79,8 +59,7 @@ export function foreignWrites(ctx: RuleContext): Finding[] {
   const cls = serviceClass(svc) ?? serviceClass(old);
   const owner = policy.ownerOfClass(cls);
   if (!owner || owner.name === writer.name) return [];
-  const ns = objectNamespace(req, req.object);
-  const who = `Service ${ns}/${objectName(req, req.object)}`;
+  const subject = { kind: "Service", namespace: objectNamespace(req, req.object), name: objectName(req, req.object) };
   const user = req.userInfo?.username ?? "";
   let what: string | undefined;
   if (req.subResource === "status") {
@@ -91,12 +70,12 @@ export function foreignWrites(ctx: RuleContext): Finding[] {
   }
   if (!what) return [];
   return [
-    {
-      rule: "foreign-write",
-      family: "foreignWrites",
-      severity: "deny",
-      rank: 0,
-      message: `${who} is owned by ${owner.name} (${classPhrase(cls)}); ${what} from ${user} (${writer.name}) are refused; ${fixFor(writer, cls, user)}`,
-    },
+    finding(
+      "foreign-write",
+      subject,
+      `is owned by ${owner.name} (${classPhrase(cls)}); ${what} from ${user} (${writer.name}) are refused`,
+      moduleOf(writer).stopWritingFix(writer, cls, user),
+      { join: " ", field: req.subResource === "status" ? "status.loadBalancer" : "metadata" },
+    ),
   ];
 }

@@ -1,5 +1,5 @@
 /** Shared wording: messages name objects and owners in the user's own terms. */
-import { clip } from "../addr/quote.js";
+import { clip } from "../k8s/text.js";
 import type { NamespaceDecision, Policy, Provider, ProviderName } from "../policy/policy.js";
 
 export function classPhrase(cls: string | null): string {

@@ -1,32 +1,28 @@
 /**
- * SPEC §7.3: MetalLB IPAddressPools. Parsed with MetalLB's own grammar, then
+ * MetalLB IPAddressPools (docs/controllers.md M1). Parsed with MetalLB's own grammar, then
  * checked against reservedAddresses, kube-vip's address space, the other
  * pools and itself, through the view's indexes. Messages quote the user's
  * entries on both sides (MetalLB quotes the CIDRs it split them into).
  */
 import { Interval } from "../addr/interval.js";
-import { clip } from "../addr/quote.js";
+import { clip } from "../k8s/text.js";
 import { poolRecord, PoolRec, KubeObject } from "../cluster/records.js";
 import { selectorMatches } from "../k8s/selector.js";
 import type { Policy } from "../policy/policy.js";
 import { listSome } from "./messages.js";
-import { AddressOwner, kubeVipOwners, metallbOwners, reservedOwner } from "./ownership.js";
-import { Finding, RuleContext, objectName, objectNamespace } from "./types.js";
-
-const RANK = { parse: 0, reserved: 1, kubeVip: 2, pools: 3, self: 4, advice: 5 } as const;
+import { AddressOwner, PROVIDER_MODULES, othersThan } from "../providers/index.js";
+import type { KindModule } from "./kind.js";
+import { reservedOwner } from "./ownership.js";
+import { Finding, ObjectRef, RuleContext, finding, objectName, objectNamespace } from "./types.js";
 
 /** At most this many overlaps are reported per pool (the message keeps what fits). */
 const MAX_OVERLAPS = 8;
 
-function deny(rank: number, rule: string, message: string): Finding {
-  return { rule, family: "pools", severity: "deny", rank, message };
-}
-
 function hint(entry: string): string {
-  if (entry !== entry.trim()) return "; remove the spaces";
+  if (entry !== entry.trim()) return "remove the spaces";
   if (/^[0-9.]+$/.test(entry) || (/^[0-9a-fA-F:.]+$/.test(entry) && entry.includes(":")))
-    return `; write ${entry}/${entry.includes(":") ? 128 : 32} for a single address`;
-  if (/(^|[.:/])0\d/.test(entry)) return "; drop the leading zeros";
+    return `write ${entry}/${entry.includes(":") ? 128 : 32} for a single address`;
+  if (/(^|[.:/])0\d/.test(entry)) return "drop the leading zeros";
   return "";
 }
 
@@ -43,11 +39,6 @@ function ownerPhrase(o: AddressOwner): string {
     case "reserved":
       return `${o.entry} in reservedAddresses`;
   }
-}
-
-function specKey(o: KubeObject | null | undefined): string {
-  const spec = (o?.spec ?? {}) as Record<string, unknown>;
-  return JSON.stringify([spec.addresses ?? null, spec.serviceAllocation ?? null]);
 }
 
 /** The pool's own entries overlapping each other (a sweep, not a k² scan). */
@@ -99,88 +90,63 @@ function foreignNamespaces(ctx: RuleContext, pool: PoolRec, policy: Policy): str
 export function validatePool(ctx: RuleContext): Finding[] {
   const { req, view, policy } = ctx;
   const m = policy.metallb;
-  if (!m || (req.operation !== "CREATE" && req.operation !== "UPDATE") || !req.object) return [];
-  if (req.operation === "UPDATE" && req.oldObject && specKey(req.oldObject) === specKey(req.object)) return [];
+  if (!m || !req.object) return [];
   const ns = objectNamespace(req, req.object, "");
   const name = objectName(req, req.object);
-  const who = `IPAddressPool ${ns}/${name}`;
+  const subject: ObjectRef = { kind: "IPAddressPool", namespace: ns, name };
   const out: Finding[] = [];
+  const say = (rule: string, problem: string, fix: string, field = "spec.addresses", related: ObjectRef[] = []) =>
+    out.push(finding(rule, subject, problem, fix, { field, related }));
 
   if (ns !== m.namespace)
-    out.push(
-      deny(
-        RANK.parse,
-        "pool.namespace",
-        `${who}: MetalLB only reads pools in ${m.namespace} and would ignore this one; create it in ${m.namespace}`,
-      ),
+    say(
+      "pool.namespace",
+      `MetalLB only reads pools in ${m.namespace} and would ignore this one`,
+      `create it in ${m.namespace}`,
+      "metadata.namespace",
     );
 
   const rawAddrs = (req.object.spec as { addresses?: unknown } | undefined)?.addresses;
-  if (rawAddrs !== undefined && !Array.isArray(rawAddrs))
-    return [...out, deny(RANK.parse, "pool.parse", `${who}: spec.addresses must be a list of CIDRs or ranges`)];
+  if (rawAddrs !== undefined && !Array.isArray(rawAddrs)) {
+    say("pool.parse", "spec.addresses must be a list of CIDRs or ranges", "");
+    return out;
+  }
   const pool = poolRecord(req.object, ns);
   if (!pool.entries.length)
-    out.push(
-      deny(
-        RANK.parse,
-        "pool.empty",
-        `${who}: spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`,
-      ),
-    );
+    say("pool.empty", `spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`, "");
   for (const e of pool.entries)
     if (e.error)
-      out.push(
-        deny(
-          RANK.parse,
-          "pool.parse",
-          `${who}: MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}${hint(e.text)}`,
-        ),
-      );
+      say("pool.parse", `MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}`, hint(e.text));
 
   for (const [later, first] of selfOverlaps(pool))
-    out.push(
-      deny(
-        RANK.self,
-        "pool.self-overlap",
-        `${who}: ${later} overlaps ${first} earlier in the same pool; MetalLB refuses overlapping entries`,
-      ),
-    );
+    say("pool.self-overlap", `${later} overlaps ${first} earlier in the same pool`, "MetalLB refuses overlapping entries");
 
   if (ns === m.namespace) {
     if (!ctx.stateReady) ctx.needState("the existing pools and kube-vip's addresses");
     else {
-      const self = { pool: { namespace: ns, name }, service: undefined };
+      const self = { pool: { namespace: ns, name } };
+      const mine = PROVIDER_MODULES.metallb;
+      const others = othersThan(policy, "metallb");
       let count = 0;
+      const overlap = (rule: string, text: string, o: AddressOwner, fix: string) => {
+        say(rule, `${text} overlaps ${ownerPhrase(o)}`, fix, "spec.addresses", o.ref ? [o.ref] : []);
+        count++;
+      };
       for (const e of pool.entries) {
         for (const iv of e.intervals) {
           if (count >= MAX_OVERLAPS) break;
           const res = reservedOwner(policy, iv);
-          if (res) {
-            out.push(
-              deny(
-                RANK.reserved,
-                "pool.reserved",
-                `${who}: ${e.text} overlaps ${ownerPhrase(res)}; keep reserved addresses out of pools`,
-              ),
-            );
-            count++;
-          }
-          for (const o of kubeVipOwners(view, policy, iv, {}, 2)) {
-            out.push(
-              deny(
-                RANK.kubeVip,
-                "pool.kube-vip",
-                `${who}: ${e.text} overlaps ${ownerPhrase(o)}; MetalLB would hand out addresses kube-vip uses`,
-              ),
-            );
-            count++;
-          }
-          for (const o of metallbOwners(view, policy, iv, self, 2)) {
-            out.push(
-              deny(RANK.pools, "pool.overlap", `${who}: ${e.text} overlaps ${ownerPhrase(o)}; pools must not overlap`),
-            );
-            count++;
-          }
+          if (res) overlap("pool.reserved", e.text, res, "keep reserved addresses out of pools");
+          for (const { module: other } of others)
+            for (const o of other.addressOwners(view, policy, iv, {}, 2))
+              overlap(
+                `pool.${other.ruleSuffix}`,
+                e.text,
+                o,
+                `${mine.title} would hand out addresses ${other.title} uses`,
+              );
+          for (const o of mine.addressOwners(view, policy, iv, self, 2))
+            overlap("pool.overlap", e.text, o, "pools must not overlap");
         }
       }
     }
@@ -188,12 +154,38 @@ export function validatePool(ctx: RuleContext): Finding[] {
 
   const foreign = foreignNamespaces(ctx, pool, policy);
   if (foreign.length)
-    out.push({
-      rule: "pool.foreign-namespace",
-      family: "pools",
-      severity: "warn",
-      rank: RANK.advice,
-      message: `${who}: serviceAllocation admits ${listSome(foreign)}, where MetalLB may not serve Services under the policy`,
-    });
+    out.push(
+      finding(
+        "pool.foreign-namespace",
+        subject,
+        `serviceAllocation admits ${listSome(foreign)}, where MetalLB may not serve Services under the policy`,
+        "",
+        { severity: "warn", field: "spec.serviceAllocation" },
+      ),
+    );
   return out;
 }
+
+export const poolKind: KindModule = {
+  group: "metallb.io",
+  kinds: ["IPAddressPool"],
+  fresh: { what: "pools", operations: ["CREATE", "UPDATE"] },
+  checks: [
+    {
+      family: "pools",
+      operations: ["CREATE", "UPDATE"],
+      fields: [{ path: ["spec", "addresses"] }, { path: ["spec", "serviceAllocation"] }],
+      rules: [
+        "pool.namespace",
+        "pool.parse",
+        "pool.empty",
+        "pool.reserved",
+        "pool.kube-vip",
+        "pool.overlap",
+        "pool.self-overlap",
+        "pool.foreign-namespace",
+      ],
+      validate: validatePool,
+    },
+  ],
+};

@@ -1,41 +1,43 @@
 /**
  * What rules see and say. A rule is a pure function of (request, cluster
- * view, policy): no I/O, no clock, no HTTP. The admission server and the
- * offline `check` command both call the engine with these types.
+ * view, policy): no I/O, no clock, no HTTP. The admission server, `lbguard
+ * check` and the tests all reach the rules through `engine.ts`.
  */
 import type { ClusterView } from "../cluster/view.js";
-import type { KubeObject } from "../cluster/records.js";
+import type { Finding, ObjectRef, Severity } from "../findings/finding.js";
+import type { KubeObject } from "../k8s/object.js";
+import type { AdmissionInput } from "../k8s/review.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
+import { ruleInfo } from "./catalogue.js";
 
-export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+export type { Finding, ObjectRef } from "../findings/finding.js";
+export type { AdmissionInput, Operation } from "../k8s/review.js";
 
-/** The fields of an admission.k8s.io/v1 AdmissionRequest that rules read. */
-export interface AdmissionInput {
-  uid: string;
-  kind: { group: string; version: string; kind: string };
-  resource?: { group: string; version: string; resource: string };
-  subResource?: string;
-  name?: string;
-  namespace?: string;
-  operation: Operation;
-  userInfo?: { username?: string; groups?: string[] };
-  object?: KubeObject | null;
-  oldObject?: KubeObject | null;
-  dryRun?: boolean;
+export interface FindingOptions {
+  severity?: Severity;
+  related?: ObjectRef[];
+  field?: string;
+  /** the family, when not the catalogue's (the rules of a mirror pod report under mirrorPods) */
+  family?: RuleFamily;
+  join?: " ";
 }
 
-/**
- * One problem a rule found. `severity: "deny"` findings follow the family's
- * enforcement (deny, warn or off); `severity: "warn"` findings are advice and
- * never deny.
- */
-export interface Finding {
-  rule: string;
-  family: RuleFamily;
-  message: string;
-  severity: "deny" | "warn";
-  /** ordering inside one request: lower is reported first */
-  rank: number;
+/** A finding of catalogue rule `rule`: family and rank come from the catalogue. */
+export function finding(rule: string, subject: ObjectRef, problem: string, fix: string, o: FindingOptions = {}): Finding {
+  const info = ruleInfo(rule);
+  const f: Finding = {
+    rule,
+    family: o.family ?? info.family,
+    severity: o.severity ?? "deny",
+    subject,
+    related: o.related ?? [],
+    problem,
+    fix,
+    rank: info.rank,
+  };
+  if (o.field) f.field = o.field;
+  if (o.join) f.join = o.join;
+  return f;
 }
 
 /** One field set to a value; the patch is computed from these (no copy of the object). */

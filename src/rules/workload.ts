@@ -1,29 +1,24 @@
 /**
- * SPEC §7.5: kube-vip workloads (Pods, DaemonSets, Deployments,
+ * kube-vip workloads (Pods, DaemonSets, Deployments,
  * StatefulSets; mirror pods of static pods) and kube-vip-cloud-provider.
  * Each kube-vip container's effective configuration (src/kubevip) decides
  * which Services it claims, how it coordinates with other instances, and
  * which control-plane VIPs it binds.
  */
 import { pointInterval } from "../addr/interval.js";
-import { clip } from "../addr/quote.js";
-import { WorkloadRec, KubeObject, workloadRecord, isWorkloadKind } from "../cluster/records.js";
+import { clip } from "../k8s/text.js";
+import { WorkloadRec, workloadRecord } from "../cluster/records.js";
+import { KubeObject, MIRROR_ANNOTATION, isWorkloadKind } from "../k8s/object.js";
 import { stringMap } from "../k8s/service.js";
 import { CloudProviderConfig, DEFAULT_CLASS, KubeVipConfig, SVC_GATED } from "../kubevip/effective.js";
 import { formatVersion } from "../kubevip/image.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
-import { classPhrase } from "./messages.js";
-import { poolSummary } from "./ownership.js";
-import { Finding, RuleContext, objectNamespace } from "./types.js";
-
-const RANK = { bool: 0, claim: 1, vip: 2, clash: 3, unverifiable: 4 } as const;
+import { othersThan, workloadTitle } from "../providers/index.js";
+import type { FieldSpec } from "./fields.js";
+import type { KindModule } from "./kind.js";
+import { Finding, ObjectRef, RuleContext, finding, objectNamespace } from "./types.js";
 
 // ---- who and where -----------------------------------------------------------
-
-export function workloadTitle(w: WorkloadRec): string {
-  if (w.mirror) return `static pod ${w.namespace}/${w.mirror.manifest}`;
-  return `${w.kind} ${w.namespace}/${w.name}`;
-}
 
 function containerSuffix(w: WorkloadRec, name: string): string {
   return w.kubeVip.length + w.cloudProviders.length > 1 && name ? ` (container ${name})` : "";
@@ -83,24 +78,35 @@ function foreignClaims(
   return foreign;
 }
 
-function claimMessage(ctx: RuleContext, who: string, cfg: KubeVipConfig, foreign: (string | null)[]): string {
+type Said = [problem: string, fix: string];
+
+function claimMessage(ctx: RuleContext, cfg: KubeVipConfig, foreign: (string | null)[]): Said {
   const { policy } = ctx;
   const kv = kubeVipClass(policy);
   const ownerName = (c: string | null) => policy.ownerOfClass(c)!.title;
   const where = cfg.svcNamespace ? ` in namespace ${cfg.svcNamespace}` : "";
   if (cfg.claims.all) {
-    return `${who}: image ${clip(cfg.image.repository, 60)}:${cfg.image.tag} (kube-vip ${formatVersion(cfg.version)}, older than v0.5.0) takes every LoadBalancer Service${where}, including ${ownerName(foreign[0])}'s; upgrade to v0.5.5 or later with lb_class_only "true", or set svc_enable "false"`;
+    return [
+      `image ${clip(cfg.image.repository, 60)}:${cfg.image.tag} (kube-vip ${formatVersion(cfg.version)}, older than v0.5.0) takes every LoadBalancer Service${where}, including ${ownerName(foreign[0])}'s`,
+      `upgrade to v0.5.5 or later with lb_class_only "true", or set svc_enable "false"`,
+    ];
   }
   const named = foreign.find((c) => c !== null);
   if (named !== undefined && named !== null)
-    return `${who}: lb_class_name is "${clip(named, 60)}", the class of ${ownerName(named)}; set lb_class_name "${kv}"`;
+    return [`lb_class_name is "${clip(named, 60)}", the class of ${ownerName(named)}`, `set lb_class_name "${kv}"`];
   const owner = ownerName(null);
   const oldVersion =
     cfg.version && cfg.version[0] === 0 && (cfg.version[1] < 5 || (cfg.version[1] === 5 && cfg.version[2] < 5));
   if (!cfg.lbClassLegacy.value && cfg.lbClassName.value === "")
-    return `${who}: lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class${where}, which ${owner} owns; set lb_class_name "${kv}"`;
+    return [
+      `lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class${where}, which ${owner} owns`,
+      `set lb_class_name "${kv}"`,
+    ];
   if (cfg.lbClassName.value === "" && cfg.lbClassName.from === "env")
-    return `${who}: lb_class_name is empty, so kube-vip takes Services without a class${where}, which ${owner} owns; set lb_class_name "${kv}" and lb_class_only "true"`;
+    return [
+      `lb_class_name is empty, so kube-vip takes Services without a class${where}, which ${owner} owns`,
+      `set lb_class_name "${kv}" and lb_class_only "true"`,
+    ];
   const on = cfg.services.from === "flag" ? "--services is set" : `svc_enable is "${cfg.services.raw}"`;
   let fix: string;
   if (oldVersion) fix = `upgrade kube-vip to v0.5.5 or later and set lb_class_only "true", or set svc_enable "false"`;
@@ -112,7 +118,7 @@ function claimMessage(ctx: RuleContext, who: string, cfg: KubeVipConfig, foreign
   const note = ignored.length
     ? ` (${ignored.join(", ")} ignored: kube-vip reads ${ignored.length > 1 ? "them" : "it"} only when the svc_enable env var is set)`
     : "";
-  return `${who}: ${on} and kube-vip will also take Services without a class${where}, which ${owner} owns; ${fix}${note}`;
+  return [`${on} and kube-vip will also take Services without a class${where}, which ${owner} owns`, fix + note];
 }
 
 // ---- coordination between instances ------------------------------------------------
@@ -151,8 +157,14 @@ function sameLease(a: KubeVipConfig, b: KubeVipConfig): boolean {
   return x.kind === "lease" && y.kind === "lease" && x.namespace === y.namespace && x.name === y.name;
 }
 
-function clashes(ctx: RuleContext, w: WorkloadRec, who: string, cfg: KubeVipConfig): string[] {
-  const out: string[] = [];
+interface Clash {
+  problem: string;
+  fix: string;
+  other: WorkloadRec;
+}
+
+function clashes(ctx: RuleContext, w: WorkloadRec, cfg: KubeVipConfig): Clash[] {
+  const out: Clash[] = [];
   if (!cfg.services.value || (!cfg.claims.all && cfg.claims.classes.size === 0)) return out;
   for (const other of ctx.view.workloads()) {
     if (other.instance === w.instance) continue;
@@ -163,13 +175,17 @@ function clashes(ctx: RuleContext, w: WorkloadRec, who: string, cfg: KubeVipConf
         const common =
           sameLease(cfg, o) || (cfg.coordination.kind === "per-service" && o.coordination.kind === "per-service");
         if (!common)
-          out.push(
-            `${who} and ${them} both take ${sharedClaim(cfg, o)} via ${leaseOf(cfg)} vs ${leaseOf(o)}, so both announce the same VIPs; use one svc_leasename or separate classes`,
-          );
+          out.push({
+            problem: `and ${them} both take ${sharedClaim(cfg, o)} via ${leaseOf(cfg)} vs ${leaseOf(o)}, so both announce the same VIPs`,
+            fix: "use one svc_leasename or separate classes",
+            other,
+          });
       } else if (sameLease(cfg, o)) {
-        out.push(
-          `${who} shares the services ${leaseOf(cfg)} with ${them} but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own`,
-        );
+        out.push({
+          problem: `shares the services ${leaseOf(cfg)} with ${them} but takes other Services: only the lease holder serves, so one of them never does`,
+          fix: "set svc_leasename to a lease of its own",
+          other,
+        });
       }
       if (out.length >= 3) return out;
     }
@@ -179,34 +195,9 @@ function clashes(ctx: RuleContext, w: WorkloadRec, who: string, cfg: KubeVipConf
 
 // ---- the rule ---------------------------------------------------------------------
 
-function relevantKey(o: KubeObject | null | undefined): string {
-  if (!o) return "";
-  const spec = o.spec as { template?: { spec?: unknown }; containers?: unknown } | undefined;
-  const ps = (o.kind === "Pod" ? spec : spec?.template?.spec) as Record<string, unknown> | undefined;
-  if (!ps) return "";
-  const cs = Array.isArray(ps.containers) ? ps.containers : [];
-  return JSON.stringify([
-    cs.map((c: Record<string, unknown>) => [c?.name, c?.image, c?.command, c?.args, c?.env, c?.envFrom]),
-    ps.automountServiceAccountToken ?? null,
-    ps.serviceAccountName ?? null,
-  ]);
-}
-
-function finding(
-  family: RuleFamily,
-  rule: string,
-  rank: number,
-  message: string,
-  severity: "deny" | "warn" = "deny",
-): Finding {
-  return { rule, family, severity, rank, message };
-}
-
 export function validateWorkload(ctx: RuleContext): Finding[] {
   const { req, view, policy } = ctx;
-  if ((req.operation !== "CREATE" && req.operation !== "UPDATE") || !req.object) return [];
-  if (!isWorkloadKind(req.object.kind ?? req.kind.kind)) return [];
-  if (req.operation === "UPDATE" && req.oldObject && relevantKey(req.oldObject) === relevantKey(req.object)) return [];
+  if (!req.object || !isWorkloadKind(req.object.kind ?? req.kind.kind)) return [];
   const ns = objectNamespace(req, req.object);
   // the record needs kind, apiVersion and namespace; copy only when the object lacks them
   let obj: KubeObject = req.object;
@@ -222,37 +213,49 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
   if (!w) return [];
   const family: RuleFamily = w.mirror ? "mirrorPods" : "kubeVip";
   const exempt = isExempt(policy, w, stringMap(obj.metadata?.labels));
-  const fix = mirrorFix(w);
   const out: Finding[] = [];
   const base = workloadTitle(w);
+  const mirror = mirrorFix(w);
+  const say = (
+    who: string,
+    rule: string,
+    [problem, fix]: Said,
+    o: { severity?: "warn"; field?: string; related?: ObjectRef[]; join?: " " } = {},
+  ) =>
+    out.push(
+      finding(rule, { kind: w.kind, namespace: w.namespace, name: w.name, title: who }, problem, fix + mirror, {
+        ...o,
+        family,
+      }),
+    );
 
   for (const cfg of w.kubeVip) {
     const who = base + containerSuffix(w, cfg.container);
     for (const b of cfg.invalidBools)
-      out.push(
-        finding(
-          family,
-          "kube-vip.boolean",
-          RANK.bool,
-          `${who}: ${b.from === "flag" ? `${b.key}=${clip(b.raw, 30)}` : `${b.key} is ${clip(JSON.stringify(b.raw), 30)}`}, which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"${fix}`,
-        ),
+      say(
+        who,
+        "kube-vip.boolean",
+        [
+          `${b.from === "flag" ? `${b.key}=${clip(b.raw, 30)}` : `${b.key} is ${clip(JSON.stringify(b.raw), 30)}`}, which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops`,
+          `use "true" or "false"`,
+        ],
+        { field: b.from === "flag" ? `args ${b.key}` : `env ${b.key}` },
       );
     if (!exempt && cfg.services.value) {
       const foreign = foreignClaims(ctx, cfg);
-      if (foreign.length)
-        out.push(finding(family, "kube-vip.claims", RANK.claim, claimMessage(ctx, who, cfg, foreign) + fix));
+      if (foreign.length) say(who, "kube-vip.claims", claimMessage(ctx, cfg, foreign), { field: "env svc_enable" });
     }
     for (const vip of cfg.controlPlaneVIPs) {
       const ip = vip.ip;
       if (!ip) {
-        out.push(
-          finding(
-            family,
-            "kube-vip.unverifiable",
-            RANK.unverifiable,
-            `${who}: control-plane VIP ${clip(JSON.stringify(vip.value), 40)} (${vip.key}) is not an IP address; lbguard cannot check it against MetalLB's pools`,
-            "warn",
-          ),
+        say(
+          who,
+          "kube-vip.unverifiable",
+          [
+            `control-plane VIP ${clip(JSON.stringify(vip.value), 40)} (${vip.key}) is not an IP address`,
+            "lbguard cannot check it against MetalLB's pools",
+          ],
+          { severity: "warn", field: vip.key },
         );
         continue;
       }
@@ -260,66 +263,68 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
         ctx.needState("MetalLB's pools");
         continue;
       }
-      const m = policy.metallb;
-      if (!m) continue;
-      view.forEachPoolOverlap(m.namespace, pointInterval(ip), (pool) => {
-        out.push(
-          finding(
-            family,
-            "kube-vip.vip-in-pool",
-            RANK.vip,
-            `${who}: control-plane VIP ${vip.value} (${vip.key}) is inside IPAddressPool ${m.namespace}/${poolSummary(pool, 1)}; MetalLB could give it to a Service; move the VIP or the pool${fix}`,
-          ),
+      for (const { module: other } of othersThan(policy, "kube-vip")) {
+        const o = other.addressOwners(view, policy, pointInterval(ip), {}, 1)[0];
+        if (!o) continue;
+        say(
+          who,
+          "kube-vip.vip-in-pool",
+          [
+            `control-plane VIP ${vip.value} (${vip.key}) is inside ${o.what} (${o.entry}); ${other.title} could give it to a Service`,
+            "move the VIP or the pool",
+          ],
+          { field: vip.key, related: o.ref ? [o.ref] : [] },
         );
-        return true;
-      });
+      }
     }
     if (!exempt && cfg.services.value) {
       if (!ctx.stateReady) ctx.needState("the other kube-vip instances");
       else
-        for (const m of clashes(ctx, w, who, cfg))
-          out.push(finding(family, "kube-vip.lease-clash", RANK.clash, m + fix));
+        for (const c of clashes(ctx, w, cfg))
+          say(who, "kube-vip.lease-clash", [c.problem, c.fix], {
+            join: " ",
+            field: "env svc_leasename",
+            related: [{ kind: c.other.kind, namespace: c.other.namespace, name: c.other.name }],
+          });
     }
     const unseen = relevantUnverifiable(cfg);
     if (unseen.length)
-      out.push(
-        finding(
-          family,
-          "kube-vip.unverifiable",
-          RANK.unverifiable,
-          `${who}: ${unseen.join(", ")} cannot be read by lbguard; which Services this kube-vip takes is not verified`,
-          "warn",
-        ),
+      say(
+        who,
+        "kube-vip.unverifiable",
+        [`${unseen.join(", ")} cannot be read by lbguard`, "which Services this kube-vip takes is not verified"],
+        { severity: "warn" },
       );
   }
 
   for (const cp of w.cloudProviders) {
     const who = base + containerSuffix(w, cp.container);
     for (const b of cp.invalidBools)
-      out.push(
-        finding(
-          family,
-          "kube-vip.boolean",
-          RANK.bool,
-          `${who}: ${b.key} is ${clip(JSON.stringify(b.raw), 30)}, which kube-vip-cloud-provider cannot parse as a boolean: it exits at start; use "true" or "false"`,
-        ),
+      say(
+        who,
+        "kube-vip.boolean",
+        [
+          `${b.key} is ${clip(JSON.stringify(b.raw), 30)}, which kube-vip-cloud-provider cannot parse as a boolean: it exits at start`,
+          `use "true" or "false"`,
+        ],
+        { field: `env ${b.key}` },
       );
     if (!exempt) {
       const foreign = foreignClaims(ctx, { claims: cp.claims });
       if (foreign.length)
-        out.push(
-          finding(family, "kube-vip.cloud-provider", RANK.claim, cloudProviderMessage(policy, who, cp, foreign[0])),
-        );
+        say(who, "kube-vip.cloud-provider", cloudProviderMessage(policy, foreign[0]), {
+          field: "env KUBEVIP_ENABLE_LOADBALANCERCLASS",
+        });
     }
     if (cp.unverifiable.length)
-      out.push(
-        finding(
-          family,
-          "kube-vip.unverifiable",
-          RANK.unverifiable,
-          `${who}: ${cp.unverifiable.join(", ")} cannot be read by lbguard; which Services kube-vip-cloud-provider serves is not verified`,
-          "warn",
-        ),
+      say(
+        who,
+        "kube-vip.unverifiable",
+        [
+          `${cp.unverifiable.join(", ")} cannot be read by lbguard`,
+          "which Services kube-vip-cloud-provider serves is not verified",
+        ],
+        { severity: "warn" },
       );
   }
   return out;
@@ -344,17 +349,68 @@ function relevantUnverifiable(cfg: KubeVipConfig): string[] {
   });
 }
 
-function cloudProviderMessage(policy: Policy, who: string, cp: CloudProviderConfig, c: string | null): string {
+function cloudProviderMessage(policy: Policy, c: string | null): Said {
   const kv = kubeVipClass(policy);
   const owner = policy.ownerOfClass(c)!.title;
   if (c === null)
-    return `${who}: kube-vip-cloud-provider allocates addresses for Services without a class, which ${owner} owns; set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"${kv !== DEFAULT_CLASS ? ` and KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME "${kv}"` : ""}`;
-  return `${who}: KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "${clip(c, 60)}", the class of ${owner}; set it to "${kv}"`;
+    return [
+      `kube-vip-cloud-provider allocates addresses for Services without a class, which ${owner} owns`,
+      `set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"${kv !== DEFAULT_CLASS ? ` and KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME "${kv}"` : ""}`,
+    ];
+  return [`KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "${clip(c, 60)}", the class of ${owner}`, `set it to "${kv}"`];
 }
 
-/** For `check` and tests: how the claims of an instance read in words. */
-export function describeClaims(cfg: KubeVipConfig): string {
-  if (!cfg.services.value) return "no Services (services off)";
-  if (cfg.claims.all) return "every LoadBalancer Service";
-  return [...cfg.claims.classes].map((c) => (c === null ? "no class" : classPhrase(c))).join(", ") || "nothing";
+const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom"] as const;
+
+/** What a kube-vip decision reads of a pod spec at `at` (a Pod's spec, or a controller's template). */
+function podSpecFields(...at: string[]): FieldSpec[] {
+  return [
+    { path: [...at, "containers"], each: CONTAINER_FIELDS },
+    { path: [...at, "automountServiceAccountToken"] },
+    { path: [...at, "serviceAccountName"] },
+  ];
 }
+
+/** A mirror pod: the API copy of a static pod, judged under mirrorPods. */
+function isMirrorPod(o: KubeObject | null | undefined): boolean {
+  const ann = o?.metadata?.annotations;
+  return !!ann && typeof ann === "object" && Object.prototype.hasOwnProperty.call(ann, MIRROR_ANNOTATION);
+}
+
+const WORKLOAD_RULES = [
+  "kube-vip.boolean",
+  "kube-vip.claims",
+  "kube-vip.cloud-provider",
+  "kube-vip.vip-in-pool",
+  "kube-vip.lease-clash",
+  "kube-vip.unverifiable",
+] as const;
+
+export const podKind: KindModule = {
+  group: "",
+  kinds: ["Pod"],
+  checks: [
+    {
+      family: "kubeVip",
+      familyOf: (req) => (isMirrorPod(req.object) ? "mirrorPods" : "kubeVip"),
+      operations: ["CREATE", "UPDATE"],
+      fields: podSpecFields("spec"),
+      rules: WORKLOAD_RULES,
+      validate: validateWorkload,
+    },
+  ],
+};
+
+export const appsKind: KindModule = {
+  group: "apps",
+  kinds: ["DaemonSet", "Deployment", "StatefulSet"],
+  checks: [
+    {
+      family: "kubeVip",
+      operations: ["CREATE", "UPDATE"],
+      fields: podSpecFields("spec", "template", "spec"),
+      rules: WORKLOAD_RULES,
+      validate: validateWorkload,
+    },
+  ],
+};

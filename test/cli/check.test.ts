@@ -71,8 +71,11 @@ describe("cli: lbguard check as a real process", function () {
         name: "kube-vip-ds",
         decision: "deny",
         rule: "kube-vip.claims",
+        severity: "deny",
+        field: "env svc_enable",
         message:
           'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
+        fix: 'set svc_enable "false", or lb_class_only "true"',
       },
     ]);
     expect(doc.summary).to.deep.include({ objects: 1, denied: 1, exitCode: 1 });

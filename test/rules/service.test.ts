@@ -228,7 +228,7 @@ const rows: Row[] = [
     svc: { ns: "kube-system", name: "k", cls: "metallb", ip: "10.0.4.1" },
     allowed: false,
     message:
-      /^Service kube-system\/k: 10\.0\.4\.1 is reserved .*; also: Service kube-system\/k: loadBalancerClass "metallb" \(metallb\) is not allowed/,
+      /^Service kube-system\/k: 10\.0\.4\.1 is reserved .*; also: loadBalancerClass "metallb" \(metallb\) is not allowed/,
   },
   {
     what: "a reserved IPv6 address",

@@ -281,7 +281,7 @@ export const WORKLOAD_CASES: WCase[] = [
     req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "10.0.5.10" }) },
     allowed: false,
     message:
-      /^DaemonSet kube-system\/kube-vip-ds: control-plane VIP 10\.0\.5\.10 \(address\) is inside IPAddressPool metallb-system\/default \(10\.0\.5\.0\/24, \+1\); MetalLB could give it to a Service; move the VIP or the pool$/,
+      /^DaemonSet kube-system\/kube-vip-ds: control-plane VIP 10\.0\.5\.10 \(address\) is inside IPAddressPool metallb-system\/default \(10\.0\.5\.0\/24\); MetalLB could give it to a Service; move the VIP or the pool$/,
   },
   {
     what: "a control-plane VIP in a MetalLB pool, even when exempted",

@@ -7,11 +7,10 @@
  * listed once; a missing MetalLB CRD is reported and retried until it appears.
  */
 import { KubeConfig, KubernetesObject, ListWatch } from "@kubernetes/client-node";
-import type { ViewSource } from "../../cli/serve.js";
+import type { ViewSource } from "../source.js";
 import type { Logger } from "../../observability/logger.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Policy } from "../../policy/policy.js";
-import type { AdmissionInput } from "../../rules/types.js";
 import type { KubeObject } from "../records.js";
 import { slimConfigMap, slimNamespace, slimPod, slimPool, slimService, slimWorkload } from "../slim.js";
 import { ClusterView, MemoryView } from "../view.js";
@@ -224,7 +223,10 @@ export class LiveSource implements ViewSource {
   constructor(
     readonly kc: KubeConfig,
     private readonly o: LiveOptions,
-  ) {}
+  ) {
+    // the view's capability: a consistent re-list of the pools before a pool decision
+    this.memory.freshPools = (deadline, uid) => this.relistPools(deadline, uid);
+  }
 
   /** Start or stop informers so they match what the policy needs. */
   reconcile(): void {
@@ -254,14 +256,12 @@ export class LiveSource implements ViewSource {
    * concurrent creates. Abandoned for the cache when it would run past the
    * review's deadline.
    */
-  prepare = (req: AdmissionInput, deadline: number): Promise<ClusterView | undefined> | undefined => {
-    if (req.kind?.group !== "metallb.io" || req.kind.kind !== "IPAddressPool") return undefined;
-    if (req.operation !== "CREATE" && req.operation !== "UPDATE") return undefined;
+  relistPools = (deadline: number, uid?: string): Promise<ClusterView | undefined> | undefined => {
     const m = this.o.policy().metallb;
     if (!m || !this.memory.synced) return undefined;
     const budget = Math.min(this.o.poolRelistMs ?? 2000, deadline - Date.now() - 50);
     if (budget < 50) {
-      this.o.log.warn({ uid: req.uid }, "no time left to re-list pools; deciding from the cache");
+      this.o.log.warn({ uid }, "no time left to re-list pools; deciding from the cache");
       return undefined;
     }
     const until = Date.now() + budget;
@@ -282,7 +282,7 @@ export class LiveSource implements ViewSource {
       },
       (e) => {
         clearTimeout(timer);
-        this.o.log.warn({ uid: req.uid, err: (e as Error).message }, "pool re-list failed; deciding from the cache");
+        this.o.log.warn({ uid, err: (e as Error).message }, "pool re-list failed; deciding from the cache");
         return undefined;
       },
     );

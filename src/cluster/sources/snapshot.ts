@@ -6,7 +6,8 @@
 import { manifestFiles, readManifests } from "../../k8s/manifests.js";
 import type { Logger } from "../../observability/logger.js";
 import { watchPaths, Watch } from "../../util/watch.js";
-import { MemoryView, ViewHolder } from "../view.js";
+import type { ViewSource } from "../source.js";
+import { ClusterView, MemoryView, ViewHolder } from "../view.js";
 import { collectGarbage } from "../../util/gc.js";
 
 export interface SnapshotLoad {
@@ -36,7 +37,7 @@ export function loadSnapshot(paths: string[]): SnapshotLoad {
   return { view, objects: count, kept, errors };
 }
 
-export class SnapshotSource {
+export class SnapshotSource implements ViewSource {
   private watch?: Watch;
   constructor(
     private readonly paths: string[],
@@ -67,6 +68,10 @@ export class SnapshotSource {
       onReload?.();
     });
     return src;
+  }
+
+  view(): ClusterView {
+    return this.holder.current;
   }
 
   close(): void {

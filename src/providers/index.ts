@@ -1,0 +1,41 @@
+/** The provider modules, by the name the policy uses for them. */
+import type { Policy, Provider, ProviderName } from "../policy/policy.js";
+import { kubeVip } from "./kubevip.js";
+import { metallb } from "./metallb.js";
+import type { ProviderModule } from "./provider.js";
+
+export type { AddressOwner, Exclude, ProviderModule, ServicePlace } from "./provider.js";
+
+export const PROVIDER_MODULES: Readonly<Record<ProviderName, ProviderModule>> = {
+  metallb,
+  "kube-vip": kubeVip,
+};
+
+export function moduleOf(p: Provider | ProviderName): ProviderModule {
+  return PROVIDER_MODULES[typeof p === "string" ? p : p.name];
+}
+
+/** The providers the policy declares other than `name`, each with its module. */
+export interface DeclaredProvider {
+  provider: Provider;
+  module: ProviderModule;
+}
+
+// a policy is immutable: its lists are computed once (this is on every review's path)
+const cache = new WeakMap<Policy, Map<string, readonly DeclaredProvider[]>>();
+
+export function othersThan(policy: Policy, name: ProviderName): readonly DeclaredProvider[] {
+  let byName = cache.get(policy);
+  if (!byName) cache.set(policy, (byName = new Map()));
+  let out = byName.get(name);
+  if (!out) {
+    out = Object.values(policy.providers)
+      .filter((p): p is Provider => !!p && p.name !== name)
+      .map((p) => ({ provider: p, module: moduleOf(p) }));
+    byName.set(name, out);
+  }
+  return out;
+}
+
+export { admittingPools, poolAdmits, poolEntryServes, poolSummary } from "./metallb-pools.js";
+export { controlPlaneVIPs, workloadTitle } from "./kubevip.js";
