@@ -86,8 +86,7 @@ function parseV6(s: string): bigint | null {
       const v4 = parseV4Fields(s.slice(i));
       if (v4 === null) return null;
       groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-      i = s.length;
-      break;
+      break; // the embedded IPv4 ended the text
     }
     if (j === i) return null; // empty group
     groups.push(val);

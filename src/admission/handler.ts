@@ -13,7 +13,16 @@ import type { Metrics } from "../observability/metrics.js";
 import type { Policy } from "../policy/policy.js";
 import { freshNeeded, mutate, validate } from "../rules/engine.js";
 import { applyMutation, type Verdict } from "../rules/types.js";
-import { AdmissionResponse, allowed, buildPatch, decodeReview, denied, encodeReview, errored, patched } from "./codec.js";
+import {
+  AdmissionResponse,
+  allowed,
+  buildPatch,
+  decodeReview,
+  denied,
+  encodeReview,
+  errored,
+  patched,
+} from "./codec.js";
 
 export interface DecisionSources {
   policy(): Policy;
@@ -34,7 +43,13 @@ export interface HandlerAnswer {
 }
 
 /** Decide one decoded request against one view. */
-export function decide(webhook: Webhook, req: AdmissionInput, policy: Policy, view: ClusterView, log?: Logger): Decision {
+export function decide(
+  webhook: Webhook,
+  req: AdmissionInput,
+  policy: Policy,
+  view: ClusterView,
+  log?: Logger,
+): Decision {
   try {
     const verdict = webhook === "mutate" ? mutate(req, view, policy) : validate(req, view, policy);
     const warnings = warningLines(verdict.warnings);

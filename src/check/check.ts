@@ -153,7 +153,11 @@ export function checkObjects(
         fix: "",
       });
     }
-    const denying = !a.mutated.response.allowed ? a.mutated : a.validated?.response.allowed === false ? a.validated : undefined;
+    const denying = !a.mutated.response.allowed
+      ? a.mutated
+      : a.validated?.response.allowed === false
+        ? a.validated
+        : undefined;
     if (denying) {
       report.denied = true;
       report.webhook = denying === a.mutated ? WEBHOOKS.defaultClass : validatingWebhookFor(kind, namespace);

@@ -63,11 +63,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
   }
 
   let shuttingDown = false;
-  const handler = createReviewHandler(
-    { policy: () => policy.current, view: () => source.view() },
-    metrics,
-    log,
-  );
+  const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view() }, metrics, log);
   const server = await startServer({
     port: o.port,
     host: o.host,

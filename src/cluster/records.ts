@@ -43,8 +43,6 @@ export interface PoolRec {
  */
 export interface ServiceAddr extends Interval {
   text: string;
-  /** `status` for an assigned address, else the request field */
-  how: string;
   /** the Service it belongs to */
   svc: ServiceRec;
   /** the view's index entry (view-internal) */
@@ -66,7 +64,6 @@ export interface ConfigMapRec {
   keys: KubeVipKey[];
 }
 
-
 export interface WorkloadRec {
   kind: WorkloadKind;
   namespace: string;
@@ -84,11 +81,9 @@ export type ViewRecord = NamespaceRec | PoolRec | ServiceRec | ConfigMapRec | Wo
 
 export type { KubeObject } from "../k8s/object.js";
 
-
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
-
 
 function selectors(v: unknown): LabelSelector[] {
   return Array.isArray(v) ? (v.filter((x) => x && typeof x === "object") as LabelSelector[]) : [];
@@ -129,12 +124,12 @@ export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
     addrs: [],
   };
   const addrs: ServiceAddr[] = [];
-  const add = (text: string, ip: IP, how: string) => {
+  const add = (text: string, ip: IP) => {
     if (!addrs.some((x) => x.fam === ip.fam && x.lo === ip.v))
-      addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, how, svc: rec, handle: undefined });
+      addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, svc: rec, handle: undefined });
   };
-  for (const a of assignedIPs(svc)) add(a.text, a.ip, "status");
-  for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip, r.source);
+  for (const a of assignedIPs(svc)) add(a.text, a.ip);
+  for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip);
   rec.addrs = addrs.slice(); // exact length: a pushed-to array keeps spare slots
   return rec;
 }
@@ -221,9 +216,6 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
   return { kind, namespace, name, instance, mirror, owner, kubeVip, cloudProviders };
 }
 
-const WORKLOAD_KINDS = new Set(["Pod", "DaemonSet", "Deployment", "StatefulSet"]);
-
-
 /** The record an object contributes to the view, or undefined when the view has no use for it. */
 export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined {
   if (!o || typeof o !== "object") return undefined;
@@ -258,8 +250,4 @@ export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined 
       }
       return undefined;
   }
-}
-
-export function recordKey(r: { kind: string; namespace?: string; name: string }): string {
-  return `${r.kind}/${r.namespace ?? ""}/${r.name}`;
 }

@@ -11,7 +11,6 @@ import { Labels, NAMESPACE_NAME_LABEL } from "../k8s/selector.js";
 import type { VIPSetting } from "../kubevip/effective.js";
 import {
   ConfigMapRec,
-  KubeObject,
   NamespaceRec,
   PoolRec,
   ServiceAddr,
@@ -20,6 +19,7 @@ import {
   WorkloadRec,
   toRecord,
 } from "./records.js";
+import { KubeObject, WORKLOAD_KINDS, WorkloadKind } from "../k8s/object.js";
 
 export interface ClusterView {
   /** every source has delivered a complete first state */
@@ -61,6 +61,11 @@ export interface ClusterView {
 }
 
 type PoolHit = { pool: PoolRec; entry: MetalLBEntry };
+
+interface Store {
+  put(rec: ViewRecord): void;
+  remove(namespace: string, name: string): void;
+}
 
 function classKey(cls: string | null): string {
   return cls === null ? "\u0000" : cls;
@@ -107,13 +112,95 @@ export class MemoryView implements ClusterView {
 
   // ---- writes -------------------------------------------------------------
 
+  /** One store per record kind: what a record adds to the maps and indexes, and how it is taken out again. */
+  private readonly stores: Record<string, Store> = this.makeStores();
+
+  private makeStores(): Record<string, Store> {
+    const namespaces: Store = {
+      put: (r) => void this.namespaces_.set(r.name, r as NamespaceRec),
+      remove: (_ns, name) => void this.namespaces_.delete(name),
+    };
+    const pools: Store = {
+      put: (r) => {
+        const rec = r as PoolRec;
+        const handles: IndexEntry<PoolHit>[] = [];
+        for (const entry of rec.entries)
+          for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
+        this.poolsByKey.set(objectKey(rec.kind, rec.namespace, rec.name), { rec, handles });
+      },
+      remove: (ns, name) => {
+        const key = objectKey("IPAddressPool", ns, name);
+        const p = this.poolsByKey.get(key);
+        if (!p) return;
+        for (const h of p.handles) this.poolIndex.delete(h);
+        this.poolsByKey.delete(key);
+      },
+    };
+    const services: Store = {
+      put: (r) => {
+        const rec = r as ServiceRec;
+        const ck = classKey(rec.cls);
+        let idx = this.serviceIndex.get(ck);
+        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<ServiceAddr>()));
+        for (const addr of rec.addrs) addr.handle = idx.insert(addr, addr);
+        this.servicesByKey.set(`${rec.namespace}/${rec.name}`, rec);
+      },
+      remove: (ns, name) => {
+        const k = `${ns}/${name}`;
+        const s = this.servicesByKey.get(k);
+        if (!s) return;
+        const idx = this.serviceIndex.get(classKey(s.cls))!;
+        for (const a of s.addrs) idx.delete(a.handle as IndexEntry<ServiceAddr>);
+        this.servicesByKey.delete(k);
+      },
+    };
+    const configMaps: Store = {
+      put: (r) => {
+        const rec = r as ConfigMapRec;
+        const index = new IntervalIndex<KubeVipEntry>();
+        for (const k of rec.keys) for (const e of k.entries) if (e.iv) index.insert(e.iv, e);
+        let ns = this.configMaps.get(rec.namespace);
+        if (!ns) this.configMaps.set(rec.namespace, (ns = new Map()));
+        ns.set(rec.name, { rec, index });
+      },
+      remove: (ns, name) => void this.configMaps.get(ns)?.delete(name),
+    };
+    const workloads = (kind: WorkloadKind): Store => ({
+      put: (r) => {
+        const rec = r as WorkloadRec;
+        const key = objectKey(rec.kind, rec.namespace, rec.name);
+        this.workloadsByKey.set(key, rec);
+        const handles: IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[] = [];
+        for (const c of rec.kubeVip)
+          for (const vip of c.controlPlaneVIPs)
+            if (vip.ip)
+              handles.push(this.vipIndex.insert({ fam: vip.ip.fam, lo: vip.ip.v, hi: vip.ip.v }, { w: rec, vip }));
+        if (handles.length) this.vipHandles.set(key, handles);
+      },
+      remove: (ns, name) => {
+        const key = objectKey(kind, ns, name);
+        this.workloadsByKey.delete(key);
+        for (const h of this.vipHandles.get(key) ?? []) this.vipIndex.delete(h);
+        this.vipHandles.delete(key);
+      },
+    });
+    const out: Record<string, Store> = {
+      Namespace: namespaces,
+      IPAddressPool: pools,
+      Service: services,
+      ConfigMap: configMaps,
+    };
+    for (const k of WORKLOAD_KINDS) out[k] = workloads(k);
+    return out;
+  }
+
   /** Add or replace what an object contributes (or drop it when it no longer qualifies). */
   apply(o: KubeObject, defaultNs = ""): ViewRecord | undefined {
-    const kind = typeof o?.kind === "string" ? o.kind : "";
-    const name = typeof o?.metadata?.name === "string" ? o.metadata.name : "";
-    const ns = (typeof o?.metadata?.namespace === "string" && o.metadata.namespace) || defaultNs;
     const rec = toRecord(o, defaultNs);
     if (!rec) {
+      const kind = typeof o?.kind === "string" ? o.kind : "";
+      const name = typeof o?.metadata?.name === "string" ? o.metadata.name : "";
+      const ns = (typeof o?.metadata?.namespace === "string" && o.metadata.namespace) || defaultNs;
       if (kind && name) this.removeKey(kind, ns, name);
       return undefined;
     }
@@ -129,113 +216,14 @@ export class MemoryView implements ClusterView {
   }
 
   put(rec: ViewRecord): void {
-    switch (rec.kind) {
-      case "Namespace":
-        this.namespaces_.set(rec.name, rec);
-        return;
-      case "IPAddressPool": {
-        const key = objectKey(rec.kind, rec.namespace, rec.name);
-        this.removeKey(rec.kind, rec.namespace, rec.name);
-        const handles: IndexEntry<PoolHit>[] = [];
-        for (const entry of rec.entries)
-          for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
-        this.poolsByKey.set(key, { rec, handles });
-        return;
-      }
-      case "Service": {
-        this.removeKey(rec.kind, rec.namespace, rec.name);
-        const ck = classKey(rec.cls);
-        let idx = this.serviceIndex.get(ck);
-        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<ServiceAddr>()));
-        for (const addr of rec.addrs) addr.handle = idx.insert(addr, addr);
-        this.servicesByKey.set(`${rec.namespace}/${rec.name}`, rec);
-        return;
-      }
-      case "ConfigMap": {
-        const index = new IntervalIndex<KubeVipEntry>();
-        for (const k of rec.keys) for (const e of k.entries) if (e.iv) index.insert(e.iv, e);
-        let ns = this.configMaps.get(rec.namespace);
-        if (!ns) this.configMaps.set(rec.namespace, (ns = new Map()));
-        ns.set(rec.name, { rec, index });
-        return;
-      }
-      default: {
-        const key = objectKey(rec.kind, rec.namespace, rec.name);
-        this.removeKey(rec.kind, rec.namespace, rec.name);
-        this.workloadsByKey.set(key, rec);
-        const handles: IndexEntry<{ w: WorkloadRec; vip: VIPSetting }>[] = [];
-        for (const c of rec.kubeVip)
-          for (const vip of c.controlPlaneVIPs)
-            if (vip.ip)
-              handles.push(this.vipIndex.insert({ fam: vip.ip.fam, lo: vip.ip.v, hi: vip.ip.v }, { w: rec, vip }));
-        if (handles.length) this.vipHandles.set(key, handles);
-      }
-    }
+    const store = this.stores[rec.kind];
+    const ns = rec.kind === "Namespace" ? "" : rec.namespace;
+    store.remove(ns, rec.name);
+    store.put(rec);
   }
 
   removeKey(kind: string, namespace: string, name: string): void {
-    const key = objectKey(kind, namespace, name);
-    switch (kind) {
-      case "Namespace":
-        this.namespaces_.delete(name);
-        return;
-      case "IPAddressPool": {
-        const p = this.poolsByKey.get(key);
-        if (!p) return;
-        for (const h of p.handles) this.poolIndex.delete(h);
-        this.poolsByKey.delete(key);
-        return;
-      }
-      case "Service": {
-        const k = `${namespace}/${name}`;
-        const s = this.servicesByKey.get(k);
-        if (!s) return;
-        const idx = this.serviceIndex.get(classKey(s.cls))!;
-        for (const a of s.addrs) idx.delete(a.handle as IndexEntry<ServiceAddr>);
-        this.servicesByKey.delete(k);
-        return;
-      }
-      case "ConfigMap":
-        this.configMaps.get(namespace)?.delete(name);
-        return;
-      default: {
-        this.workloadsByKey.delete(key);
-        for (const h of this.vipHandles.get(key) ?? []) this.vipIndex.delete(h);
-        this.vipHandles.delete(key);
-      }
-    }
-  }
-
-  /** Drop every record of a kind (a relist replaces them all). */
-  clearKind(kind: string): void {
-    const keys: [string, string][] = [];
-    const collect = (
-      m: Map<string, { rec: { namespace: string; name: string } } | { namespace: string; name: string }>,
-    ) => {
-      for (const v of m.values()) {
-        const r = "rec" in v ? v.rec : v;
-        keys.push([r.namespace, r.name]);
-      }
-    };
-    switch (kind) {
-      case "Namespace":
-        this.namespaces_.clear();
-        return;
-      case "IPAddressPool":
-        collect(this.poolsByKey as never);
-        break;
-      case "Service":
-        for (const r of this.servicesByKey.values()) keys.push([r.namespace, r.name]);
-        break;
-      case "ConfigMap":
-        this.configMaps.clear();
-        return;
-      default:
-        for (const w of [...this.workloadsByKey.values()])
-          if (w.kind === kind) this.removeKey(w.kind, w.namespace, w.name);
-        return;
-    }
-    for (const [ns, n] of keys) this.removeKey(kind, ns, n);
+    this.stores[kind]?.remove(namespace, name);
   }
 
   // ---- reads --------------------------------------------------------------

@@ -82,7 +82,8 @@ export interface FindingJson {
 }
 
 export function findingJson(f: Finding): FindingJson {
-  const ref = (r: Finding["subject"]) => (r.namespace ? { kind: r.kind, namespace: r.namespace, name: r.name } : { kind: r.kind, name: r.name });
+  const ref = (r: Finding["subject"]) =>
+    r.namespace ? { kind: r.kind, namespace: r.namespace, name: r.name } : { kind: r.kind, name: r.name };
   return {
     rule: f.rule,
     family: f.family,

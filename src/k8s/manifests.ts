@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import YAML from "yaml";
-import type { KubeObject } from "../cluster/records.js";
+import type { KubeObject } from "./object.js";
 
 export interface ManifestObject {
   file: string;

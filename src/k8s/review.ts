@@ -24,4 +24,3 @@ export interface AdmissionInput {
   oldObject?: KubeObject | null;
   dryRun?: boolean;
 }
-

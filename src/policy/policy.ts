@@ -2,7 +2,7 @@
  * A validated OwnershipPolicy compiled into the lookups the rules use. The
  * compiled object is immutable; a reload builds a new one.
  */
-import { Interval, formatInterval, parseAddressSpec } from "../addr/interval.js";
+import { Interval, parseAddressSpec } from "../addr/interval.js";
 import { IntervalIndex } from "../addr/index.js";
 import { parseIP } from "../addr/ip.js";
 import { LabelSelector, Labels, isQualifiedName, selectorError, selectorMatches } from "../k8s/selector.js";
@@ -214,21 +214,6 @@ export class Policy {
     return this.enforcement[f];
   }
 
-  isExempt(namespace: string, name: string, kind?: string): boolean {
-    return this.exemptions.some(
-      (e) => e.namespace === namespace && e.name === name && (!e.kind || !kind || e.kind === kind),
-    );
-  }
-
-  /** `class "x"` or `no class`, in the user's terms. */
-  static describeClass(cls: string | null | undefined): string {
-    return cls == null ? "no loadBalancerClass" : `loadBalancerClass "${cls}"`;
-  }
-
-  describeProvider(p: Provider): string {
-    return `${p.name} (${p.loadBalancerClass === null ? "no class" : `class "${p.loadBalancerClass}"`})`;
-  }
-
   reservedHit(iv: Interval): AddressEntry | undefined {
     return this.reservedIndex.any(iv)?.value;
   }
@@ -239,8 +224,4 @@ export class Policy {
       .join(",");
     return `providers ${ps}; default ${this.defaultProvider}; ${this.rules.length} namespace rules; ${this.reserved.length} reserved`;
   }
-}
-
-export function formatEntry(e: AddressEntry): string {
-  return e.text || formatInterval(e.iv);
 }

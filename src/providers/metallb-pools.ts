@@ -62,4 +62,3 @@ export function poolsForNamespace(view: ClusterView, policy: Policy, place: Serv
   const shown = pools.map((p) => poolSummary(p, 1));
   return `MetalLB pools for this namespace: ${shown.length <= 3 ? shown.join(", ") : `${shown.slice(0, 3).join(", ")} and ${shown.length - 3} more`}`;
 }
-

@@ -79,7 +79,9 @@ export function poolAdmission(
     }
     const ref = { kind: "IPAddressPool", namespace: mns, name: pool.name };
     if (!poolAdmits(pool, ns, nsLabels, svcLabels)) {
-      say(`IPAddressPool ${mns}/${pool.name} does not admit this Service (its serviceAllocation)`, forNs(), field, [ref]);
+      say(`IPAddressPool ${mns}/${pool.name} does not admit this Service (its serviceAllocation)`, forNs(), field, [
+        ref,
+      ]);
       return out;
     }
     for (const r of wanted) {

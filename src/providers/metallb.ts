@@ -9,7 +9,7 @@ import { MLB } from "../k8s/service.js";
 import type { Policy, Provider } from "../policy/policy.js";
 import { metallbServiceChecks } from "./metallb-service.js";
 import { poolsForNamespace } from "./metallb-pools.js";
-import type { AddressOwner, Exclude, ProviderModule, ServicePlace } from "./provider.js";
+import type { AddressOwner, Exclude, ProviderModule } from "./provider.js";
 
 export const metallb: ProviderModule = {
   name: "metallb",

@@ -19,7 +19,12 @@ const table: [string, RuleFamily, number, string][] = [
   // Services (order of reporting: reserved, allowed class, ownership, foreign annotation, pool admission)
   ["service.default-class", "services", 0, "sets spec.loadBalancerClass from the namespace's provider (mutating)"],
   ["service.invalid-address", "services", 0, "a requested address that is not an IP address"],
-  ["service.metallb-request", "services", 0, "a request MetalLB itself refuses (both spec.loadBalancerIP and the annotation, two IPs of one family)"],
+  [
+    "service.metallb-request",
+    "services",
+    0,
+    "a request MetalLB itself refuses (both spec.loadBalancerIP and the annotation, two IPs of one family)",
+  ],
   ["service.reserved-address", "services", 1, "a requested address in reservedAddresses"],
   ["service.allowed-class", "services", 2, "a class whose provider the namespace may not use"],
   ["service.foreign-address", "services", 3, "a requested address in another provider's address space"],
@@ -46,7 +51,12 @@ const table: [string, RuleFamily, number, string][] = [
   ["kube-vip.claims", "kubeVip", 1, "an instance that takes Services of a class another provider owns"],
   ["kube-vip.cloud-provider", "kubeVip", 1, "a kube-vip-cloud-provider allocating for Services another provider owns"],
   ["kube-vip.vip-in-pool", "kubeVip", 2, "a control-plane VIP inside a MetalLB pool"],
-  ["kube-vip.lease-clash", "kubeVip", 3, "two kube-vip instances that would both serve, or never serve, the same Services"],
+  [
+    "kube-vip.lease-clash",
+    "kubeVip",
+    3,
+    "two kube-vip instances that would both serve, or never serve, the same Services",
+  ],
   ["kube-vip.unverifiable", "kubeVip", 4, "configuration lbguard cannot read that could change a decision (warning)"],
   // the view
   ["cluster-state", "services", 99, "a decision that needs cluster state lbguard has not synced yet (failureMode)"],
@@ -64,3 +74,11 @@ export function ruleInfo(id: string): RuleInfo {
 
 /** Every rule id, for bounded metric labels. */
 export const RULE_IDS: readonly string[] = [...CATALOGUE.keys()];
+
+/** The catalogue as the README's Markdown table (the docs test checks the README holds exactly this). */
+export function catalogueMarkdown(): string {
+  // cluster-state reports under the family of the check that needed the state
+  const family = (r: RuleInfo) => (r.id === "cluster-state" ? "the check's" : `\`${r.family}\``);
+  const rows = [...CATALOGUE.values()].map((r) => `| \`${r.id}\` | ${family(r)} | ${r.description} |`);
+  return ["| rule | family | what it reports |", "|---|---|---|", ...rows].join("\n");
+}

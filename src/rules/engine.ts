@@ -58,10 +58,21 @@ class Context implements RuleContext {
   }
 }
 
-function stateFinding(req: AdmissionInput, view: ClusterView, policy: Policy, needs: string[], family: RuleFamily): Finding {
+function stateFinding(
+  req: AdmissionInput,
+  view: ClusterView,
+  policy: Policy,
+  needs: string[],
+  family: RuleFamily,
+): Finding {
   const pending = view.pending();
   const detail = pending.length ? ` (waiting for ${pending.slice(0, 3).join(", ")})` : "";
-  const subject = { kind: req.kind?.kind || "object", namespace: req.namespace, name: req.name ?? "", title: "lbguard" };
+  const subject = {
+    kind: req.kind?.kind || "object",
+    namespace: req.namespace,
+    name: req.name ?? "",
+    title: "lbguard",
+  };
   return policy.failureMode === "closed"
     ? finding(
         "cluster-state",

@@ -63,8 +63,7 @@ function sameEach(a: unknown, b: unknown, fields: readonly string[]): boolean {
   const x = Array.isArray(a) ? a : [];
   const y = Array.isArray(b) ? b : [];
   if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++)
-    for (const f of fields) if (!sameJson(at(x[i], [f]), at(y[i], [f]))) return false;
+  for (let i = 0; i < x.length; i++) for (const f of fields) if (!sameJson(at(x[i], [f]), at(y[i], [f]))) return false;
   return true;
 }
 

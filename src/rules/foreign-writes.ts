@@ -4,7 +4,7 @@
  * stops the MetalLB/kube-vip status bounce (MetalLB #2177).
  */
 import type { KubeObject } from "../cluster/records.js";
-import { KV, MLB, ServiceLike, isLoadBalancer, serviceClass, stringMap } from "../k8s/service.js";
+import { ServiceLike, isLoadBalancer, serviceClass, stringMap } from "../k8s/service.js";
 import type { Provider } from "../policy/policy.js";
 import { moduleOf } from "../providers/index.js";
 import { classPhrase } from "./messages.js";

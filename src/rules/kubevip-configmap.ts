@@ -37,7 +37,12 @@ export function validateKubeVipConfigMap(ctx: RuleContext): Finding[] {
   if (data && typeof data === "object")
     for (const [k, v] of Object.entries(data as Record<string, unknown>))
       if (typeof v !== "string" && !/^(cidr|range)-/.test(k))
-        say("kube-vip-configmap.parse", `data.${k} is ${v === null ? "null" : typeof v}, not a string`, "quote it", `data.${k}`);
+        say(
+          "kube-vip-configmap.parse",
+          `data.${k} is ${v === null ? "null" : typeof v}, not a string`,
+          "quote it",
+          `data.${k}`,
+        );
   for (const k of keys) {
     for (const p of k.problems)
       say("kube-vip-configmap.parse", `${p.startsWith("is ") ? "data." : ""}${k.key} ${p}`, "", `data.${k.key}`);
@@ -94,7 +99,12 @@ export const configMapKind: KindModule = {
       family: "pools",
       operations: ["CREATE", "UPDATE"],
       fields: [{ path: ["data"], keys: (k) => /^(cidr|range)-/.test(k) }],
-      rules: ["kube-vip-configmap.parse", "kube-vip-configmap.reserved", "kube-vip-configmap.cp-vip", "kube-vip-configmap.pool"],
+      rules: [
+        "kube-vip-configmap.parse",
+        "kube-vip-configmap.reserved",
+        "kube-vip-configmap.cp-vip",
+        "kube-vip-configmap.pool",
+      ],
       validate: validateKubeVipConfigMap,
     },
   ],

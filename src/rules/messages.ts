@@ -1,6 +1,6 @@
 /** Shared wording: messages name objects and owners in the user's own terms. */
 import { clip } from "../k8s/text.js";
-import type { NamespaceDecision, Policy, Provider, ProviderName } from "../policy/policy.js";
+import type { Policy, Provider, ProviderName } from "../policy/policy.js";
 
 export function classPhrase(cls: string | null): string {
   return cls === null ? "no loadBalancerClass" : `loadBalancerClass "${clip(cls, 64)}"`;
@@ -17,10 +17,6 @@ export function allowedList(policy: Policy, names: ProviderName[]): string {
     .filter((p): p is Provider => !!p)
     .map((p) => `${p.name} (${providerClass(p)})`)
     .join(", ");
-}
-
-export function decisionSource(d: NamespaceDecision): string {
-  return d.rule < 0 ? "defaultProvider" : `spec.namespaces[${d.rule}]`;
 }
 
 /** Join a list, keeping it short: `a, b, c and 4 more`. */

@@ -6,7 +6,7 @@
  */
 import { Interval } from "../addr/interval.js";
 import { clip } from "../k8s/text.js";
-import { poolRecord, PoolRec, KubeObject } from "../cluster/records.js";
+import { poolRecord, PoolRec } from "../cluster/records.js";
 import { selectorMatches } from "../k8s/selector.js";
 import type { Policy } from "../policy/policy.js";
 import { listSome } from "./messages.js";
@@ -116,10 +116,18 @@ export function validatePool(ctx: RuleContext): Finding[] {
     say("pool.empty", `spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`, "");
   for (const e of pool.entries)
     if (e.error)
-      say("pool.parse", `MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}`, hint(e.text));
+      say(
+        "pool.parse",
+        `MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}`,
+        hint(e.text),
+      );
 
   for (const [later, first] of selfOverlaps(pool))
-    say("pool.self-overlap", `${later} overlaps ${first} earlier in the same pool`, "MetalLB refuses overlapping entries");
+    say(
+      "pool.self-overlap",
+      `${later} overlaps ${first} earlier in the same pool`,
+      "MetalLB refuses overlapping entries",
+    );
 
   if (ns === m.namespace) {
     if (!ctx.stateReady) ctx.needState("the existing pools and kube-vip's addresses");

@@ -7,16 +7,7 @@
 import { pointInterval } from "../addr/interval.js";
 import { clip } from "../k8s/text.js";
 import type { KubeObject } from "../k8s/object.js";
-import {
-  KV,
-  MLB,
-  ServiceLike,
-  isLoadBalancer,
-  metallbAnnotation,
-  requestedIPs,
-  serviceClass,
-  stringMap,
-} from "../k8s/service.js";
+import { KV, MLB, ServiceLike, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
 import type { Provider } from "../policy/policy.js";
 import { PROVIDER_MODULES, moduleOf, othersThan } from "../providers/index.js";
 import type { FieldSpec } from "./fields.js";

@@ -23,7 +23,13 @@ export interface FindingOptions {
 }
 
 /** A finding of catalogue rule `rule`: family and rank come from the catalogue. */
-export function finding(rule: string, subject: ObjectRef, problem: string, fix: string, o: FindingOptions = {}): Finding {
+export function finding(
+  rule: string,
+  subject: ObjectRef,
+  problem: string,
+  fix: string,
+  o: FindingOptions = {},
+): Finding {
   const info = ruleInfo(rule);
   const f: Finding = {
     rule,

@@ -10,7 +10,7 @@ import { clip } from "../k8s/text.js";
 import { WorkloadRec, workloadRecord } from "../cluster/records.js";
 import { KubeObject, MIRROR_ANNOTATION, isWorkloadKind } from "../k8s/object.js";
 import { stringMap } from "../k8s/service.js";
-import { CloudProviderConfig, DEFAULT_CLASS, KubeVipConfig, SVC_GATED } from "../kubevip/effective.js";
+import { DEFAULT_CLASS, KubeVipConfig, SVC_GATED } from "../kubevip/effective.js";
 import { formatVersion } from "../kubevip/image.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
 import { othersThan, workloadTitle } from "../providers/index.js";

@@ -1,10 +1,11 @@
 import { expect } from "chai";
+import { freshNeeded } from "../../src/rules/engine.js";
 import { KubeConfig } from "@kubernetes/client-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LiveSource, startLiveSource } from "../../src/cluster/sources/live.js";
-import { createLogger } from "../../src/observability/logger.js";
+import { LiveSource, resourcesFor, startLiveSource } from "../../src/cluster/sources/live.js";
+import { createLogger, Logger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import type { Policy } from "../../src/policy/policy.js";
 import { CLUSTER, objects } from "../helpers/cluster.js";
@@ -18,17 +19,23 @@ import { pool } from "../rules/pool-cases.js";
 import { ds } from "../rules/workload-cases.js";
 import { testCertDir } from "../helpers/server.js";
 import { readFileSync } from "node:fs";
+import { waitFor } from "../helpers/wait.js";
 
 const log = createLogger("silent");
 
-async function until(cond: () => boolean, ms = 3000, what = "condition"): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
+/** Waits for a condition on the live source (no fixed sleeps, no elapsed-time bounds). */
+function until(cond: () => boolean, what: string, state?: () => unknown): Promise<true> {
+  return waitFor(() => cond() || undefined, { what, state }) as Promise<true>;
 }
+
+/** A logger whose JSON lines the test can read. */
+function captured(): { log: Logger; lines: Record<string, any>[] } {
+  const lines: Record<string, any>[] = [];
+  const sink = { write: (s: string) => void lines.push(JSON.parse(s)) };
+  return { log: createLogger("debug", sink as unknown as NodeJS.WritableStream), lines };
+}
+
+const NO_CRD = "MetalLB is not installed: CRD ipaddresspools.metallb.io not found; retrying";
 
 function kcOf(fake: FakeApiServer): KubeConfig {
   const kc = new KubeConfig();
@@ -39,15 +46,15 @@ function kcOf(fake: FakeApiServer): KubeConfig {
 async function live(
   fake: FakeApiServer,
   p: () => Policy = () => policy(KUBEVIP_NULL),
-  metrics?: Metrics,
+  o: { metrics?: Metrics; log?: Logger; poolRelistMs?: number } = {},
 ): Promise<LiveSource> {
   return startLiveSource({
     kc: kcOf(fake),
     policy: p,
-    log,
-    metrics,
+    log: o.log ?? log,
+    metrics: o.metrics,
     backoff: { initialMs: 50, maxMs: 400 },
-    poolRelistMs: 1000,
+    poolRelistMs: o.poolRelistMs ?? 1000,
   });
 }
 
@@ -70,15 +77,19 @@ describe("cluster/live: informers against a list/watch API server", function () 
   });
 
   const newPool = () => judge(kv, src!.view(), { object: pool("new", ["10.0.8.0/24"]) });
+  const pending = () => src!.view().pending();
+  const synced = () => until(() => src!.view().synced, "sync", pending);
+  /** one informer, so one watch, per resource the policy needs */
+  const informers = resourcesFor(kv).length;
 
   it("lists every resource once, becomes synced, keeps only what rules need", async () => {
     const m = new Metrics(false);
-    src = await live(fake, () => kv, m);
+    src = await live(fake, () => kv, { metrics: m });
     expect(src.view().synced).to.equal(false);
-    await until(() => src!.view().synced, 5000, "sync");
+    await synced();
     expect(src.view().counts()).to.deep.include({ namespaces: 4, pools: 3, configMaps: 1, services: 3 });
-    const synced = (await m.cacheSynced.get()).values.map((v) => [v.labels.resource, v.value]);
-    expect(synced).to.deep.include.members([
+    const flags = (await m.cacheSynced.get()).values.map((v) => [v.labels.resource, v.value]);
+    expect(flags).to.deep.include.members([
       ["services", 1],
       ["ipaddresspools", 1],
       ["configmap", 1],
@@ -90,7 +101,6 @@ describe("cluster/live: informers against a list/watch API server", function () 
     expect(lists[0].query.resourceVersion).to.equal(undefined);
     await until(
       () => fake.requests.some((r) => r.path === "/api/v1/services" && !!r.query.watch),
-      2000,
       "the services watch",
     );
     const w = fake.requests.find((r) => r.path === "/api/v1/services" && r.query.watch);
@@ -102,39 +112,44 @@ describe("cluster/live: informers against a list/watch API server", function () 
     ).to.equal("metadata.name=kubevip");
   });
 
-  it("objects added, changed and deleted over watch change decisions within a second", async () => {
+  it("objects added, changed and deleted over watch change decisions", async () => {
     src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
+    await synced();
     expect(newPool().allowed).to.equal(true);
     // added: a kube-vip Service takes an address inside the new pool's range
     fake.apply(svc({ ns: "kube-system", name: "kv", status: ["10.0.8.9"] }));
-    const t1 = await until(() => !newPool().allowed, 1000, "ADDED");
+    await until(() => !newPool().allowed, "ADDED");
     expect(newPool().message).to.match(/10\.0\.8\.9, in use by kube-vip Service kube-system\/kv/);
     // changed: the Service moves out of the range
     fake.apply(svc({ ns: "kube-system", name: "kv", status: ["10.0.10.9"] }));
-    const t2 = await until(() => newPool().allowed, 1000, "MODIFIED");
+    await until(() => newPool().allowed, "MODIFIED");
+    const moved = src.view().service("kube-system", "kv")!;
+    expect(moved.addrs.map((a) => a.text)).to.deep.equal(["10.0.10.9"]);
     // added: another pool; deleted: it goes again
     const other = pool("other", ["10.0.8.128/25"]);
     fake.apply(other);
-    const t3 = await until(() => !newPool().allowed, 1000, "pool ADDED");
+    await until(() => !newPool().allowed, "pool ADDED");
+    expect(newPool().message).to.match(/overlaps 10\.0\.8\.128\/25 of IPAddressPool metallb-system\/other/);
     fake.delete(other);
-    const t4 = await until(() => newPool().allowed, 1000, "pool DELETED");
-    expect(Math.max(t1, t2, t3, t4)).to.be.below(1000);
+    await until(() => newPool().allowed, "pool DELETED");
+    expect(src.view().pool("metallb-system", "other")).to.equal(undefined);
   });
 
   it("a dropped watch connection recovers without a restart", async () => {
     src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
-    await until(() => fake.openWatches >= 8, 2000, "watches");
-    expect(fake.dropWatches()).to.be.greaterThan(0);
+    await synced();
+    const open = () => fake.openWatches;
+    const watching = (what: string) => until(() => open() >= informers, what, open);
+    await watching("watches");
+    expect(fake.dropWatches()).to.be.at.least(informers);
     fake.apply(pool("after-drop", ["10.0.8.0/26"]));
-    await until(() => !!src!.view().pool("metallb-system", "after-drop"), 3000, "event after the drop");
-    await until(() => fake.openWatches >= 8, 3000, "watches again");
+    await until(() => !!src!.view().pool("metallb-system", "after-drop"), "event after the drop");
+    await watching("watches again");
   });
 
   it("a 410 Gone relists, and objects deleted meanwhile disappear", async () => {
     src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
+    await synced();
     const lists = () => fake.requests.filter((r) => r.path.endsWith("/ipaddresspools") && !r.query.watch).length;
     const before = lists();
     // cut the watches, change things while nobody watches, then forget the history
@@ -145,50 +160,58 @@ describe("cluster/live: informers against a list/watch API server", function () 
     await fake.start(fake.port);
     await until(
       () => !!src!.view().pool("metallb-system", "during-gap") && !src!.view().pool("metallb-system", "shop-pool"),
-      5000,
       "relist",
     );
     expect(lists()).to.be.greaterThan(before);
     // and the watch goes on from the fresh list
     fake.apply(pool("later", ["10.0.12.0/24"]));
-    await until(() => !!src!.view().pool("metallb-system", "later"), 2000, "later");
+    await until(() => !!src!.view().pool("metallb-system", "later"), "later");
   });
 
   it("survives an API server restart", async () => {
     src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
+    await synced();
     await fake.restart(500);
     fake.apply(svc({ ns: "kube-system", name: "after-restart", status: ["10.0.8.7"] }));
-    await until(() => !!src!.view().service("kube-system", "after-restart"), 5000, "event after restart");
+    await until(() => !!src!.view().service("kube-system", "after-restart"), "event after restart");
     expect(src.view().synced).to.equal(true);
   });
 
   it("reports a missing MetalLB CRD and recovers when it appears", async () => {
     fake.crds.delete("ipaddresspools.metallb.io");
-    src = await live(fake);
+    const c = captured();
+    src = await live(fake, undefined, { log: c.log });
+    const poolLists = () => fake.requests.filter((r) => r.path.endsWith("/ipaddresspools") && !r.query.watch).length;
+    // the other informers list at their own pace: wait until they all have and
+    // only the missing CRD is left, and until the pools were tried again
     await until(
-      () =>
-        src!
-          .view()
-          .pending()
-          .some((p) => /CRD/.test(p)),
-      3000,
-      "CRD reason",
+      () => pending().length === 1 && pending()[0] === NO_CRD && poolLists() >= 2,
+      "only the MetalLB reason pending, after a retry",
+      () => ({ pending: pending(), poolLists: poolLists() }),
     );
     expect(src.view().synced).to.equal(false);
-    expect(src.view().pending()).to.deep.equal([
-      "MetalLB is not installed: CRD ipaddresspools.metallb.io not found; retrying",
+    expect(pending()).to.deep.equal([NO_CRD]);
+    expect(c.lines.filter((l) => l.msg === NO_CRD).map((l) => [l.level, l.resource])).to.deep.include([
+      40,
+      "ipaddresspools",
     ]);
     fake.crds.add("ipaddresspools.metallb.io");
-    await until(() => src!.view().synced, 5000, "sync after the CRD appears");
+    await until(() => src!.view().synced, "sync after the CRD appears", pending);
+    expect(pending()).to.deep.equal([]);
     expect(src.view().counts().pools).to.equal(3);
   });
 
   it("before the sync: failureMode closed denies, open warns; stateless rules work", async () => {
-    fake.listDelayMs.services = 1500;
+    // the services list gets no answer until released: the view stays unsynced as long as the test needs
+    const release = fake.holdLists("services");
     src = await live(fake);
-    await until(() => src!.view().pending().length === 1, 3000, "everything but services");
-    expect(src.view().pending()).to.deep.equal(["services not listed yet"]);
+    await until(
+      () => pending().length === 1 && fake.heldLists("services") > 0,
+      "everything but services listed, services asked for",
+      pending,
+    );
+    expect(src.view().synced).to.equal(false);
+    expect(pending()).to.deep.equal(["services not listed yet"]);
     const closed = judge(kv, src.view(), { object: pool("new", ["10.0.8.0/24"]) });
     expect(closed.allowed).to.equal(false);
     expect(closed.message).to.match(
@@ -208,12 +231,16 @@ describe("cluster/live: informers against a list/watch API server", function () 
     expect(judge(kv, src.view(), { object: ds("kv", { svc_enable: "yes" }) }).message).to.match(
       /svc_enable is "yes", which kube-vip cannot parse/,
     );
-    await until(() => src!.view().synced, 5000, "sync");
+    release();
+    await synced();
+    expect(judge(kv, src.view(), { object: pool("new", ["10.0.8.0/24"]) }).allowed).to.equal(true);
   });
 
   it("re-lists pools with a consistent read before a pool decision", async () => {
-    src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
+    // a budget no loaded machine runs out of: this test is about the re-list, not its deadline
+    const c = captured();
+    src = await live(fake, undefined, { log: c.log, poolRelistMs: 15_000 });
+    await synced();
     // a pool the watch has not delivered yet (written without an event)
     fake.load([
       {
@@ -231,7 +258,8 @@ describe("cluster/live: informers against a list/watch API server", function () 
       operation: "CREATE" as const,
       object: pool("new", ["10.0.8.0/25"]),
     };
-    const fresh = await src.prepare(req, Date.now() + 5000);
+    const fresh = await src.view().freshPools!(Date.now() + 20_000, req.uid);
+    expect(c.lines.filter((l) => /deciding from the cache/.test(l.msg))).to.deep.equal([]);
     expect(fresh).to.not.equal(undefined);
     const relist = fake.requests
       .slice(n)
@@ -241,37 +269,49 @@ describe("cluster/live: informers against a list/watch API server", function () 
       /overlaps 10\.0\.8\.0\/24 of IPAddressPool metallb-system\/racing/,
     );
     // no re-list for other kinds
-    expect(src.prepare({ ...req, kind: { group: "", version: "v1", kind: "Service" } }, Date.now() + 5000)).to.equal(
-      undefined,
-    );
+    expect(freshNeeded({ ...req, kind: { group: "", version: "v1", kind: "Service" } }, kv)).to.equal(undefined);
+    expect(freshNeeded(req, kv)).to.equal("pools");
   });
 
   it("falls back to the cache when the re-list would pass the deadline", async () => {
-    src = await live(fake);
-    await until(() => src!.view().synced, 5000, "sync");
-    fake.listDelayMs.ipaddresspools = 3000;
+    const c = captured();
+    src = await live(fake, undefined, { log: c.log });
+    await synced();
+    // the re-list gets no answer at all: only the deadline can end it
+    const release = fake.holdLists("ipaddresspools");
+    const lists = () => fake.requests.filter((r) => r.path.endsWith("/ipaddresspools") && !r.query.watch).length;
+    const before = lists();
     const req = {
       uid: "u",
       kind: { group: "metallb.io", version: "v1beta1", kind: "IPAddressPool" },
       operation: "CREATE" as const,
       object: pool("new", ["10.0.8.0/25"]),
     };
-    const t0 = Date.now();
-    expect(await src.prepare(req, Date.now() + 600)).to.equal(undefined);
-    expect(Date.now() - t0).to.be.below(1500);
-    expect(src.prepare(req, Date.now() + 20)).to.equal(undefined); // no time at all: straight to the cache
+    const fallbacks = () => c.lines.filter((l) => l.uid === "u").map((l) => [l.level, l.msg]);
+    // time for a re-list: it is sent, the deadline passes, the decision comes from the cache
+    expect(await src.view().freshPools!(Date.now() + 600, req.uid)).to.equal(undefined);
+    expect(lists()).to.equal(before + 1);
+    expect(fake.heldLists("ipaddresspools")).to.equal(1); // it never answered
+    expect(fallbacks()).to.deep.equal([[40, "pool re-list failed; deciding from the cache"]]);
+    // no time at all: straight to the cache, without asking the API server
+    expect(src.view().freshPools!(Date.now() + 20, req.uid)).to.equal(undefined);
+    expect(lists()).to.equal(before + 1);
+    expect(fallbacks()).to.deep.equal([
+      [40, "pool re-list failed; deciding from the cache"],
+      [40, "no time left to re-list pools; deciding from the cache"],
+    ]);
+    release();
   });
 
   it("follows a policy change: pools are watched in the new MetalLB namespace", async () => {
     let p = kv;
     src = await live(fake, () => p);
-    await until(() => src!.view().synced, 5000, "sync");
+    await synced();
     fake.apply({ ...pool("elsewhere", ["10.0.13.0/24"]), metadata: { name: "elsewhere", namespace: "lb" } });
     p = policy(KUBEVIP_NULL, (d) => (d.spec.providers.metallb.namespace = "lb"));
     src.reconcile();
     await until(
       () => !!src!.view().pool("lb", "elsewhere") && !src!.view().pool("metallb-system", "default"),
-      3000,
       "pools of lb",
     );
   });
@@ -303,21 +343,26 @@ describe("serve --kubeconfig: readiness follows the informers", function () {
       log,
     );
     try {
-      let r1 = await rawRequest(s.port, ca, "GET", "/readyz");
-      for (let i = 0; i < 50 && !/CRD/.test(r1.text); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        r1 = await rawRequest(s.port, ca, "GET", "/readyz");
-      }
+      const readyz = () => rawRequest(s.port, ca, "GET", "/readyz");
+      let last: Awaited<ReturnType<typeof readyz>> | undefined;
+      // the other informers list at their own pace: wait until only the missing CRD holds readiness back
+      const r1 = await waitFor(
+        async () => {
+          last = await readyz();
+          return last.text === `not ready: cluster state not synced: ${NO_CRD}\n` ? last : undefined;
+        },
+        { what: "/readyz to name only the missing CRD", state: () => last && [last.status, last.text] },
+      );
       expect(r1.status).to.equal(503);
-      expect(r1.text).to.match(/MetalLB is not installed: CRD ipaddresspools\.metallb\.io not found/);
       fake.crds.add("ipaddresspools.metallb.io");
-      let status = 0;
-      const t0 = Date.now();
-      while (status !== 200 && Date.now() - t0 < 8000) {
-        status = (await rawRequest(s.port, ca, "GET", "/readyz")).status;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status).to.equal(200);
+      const r2 = await waitFor(
+        async () => {
+          last = await readyz();
+          return last.status === 200 ? last : undefined;
+        },
+        { what: "/readyz 200 after the CRD appears", state: () => last && [last.status, last.text] },
+      );
+      expect(r2.text).to.equal("ok\n");
     } finally {
       await s.stop();
       await fake.stop();

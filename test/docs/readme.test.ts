@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jsonpatch from "fast-json-patch";
 import { decide } from "../../src/admission/handler.js";
+import { RULE_IDS, catalogueMarkdown } from "../../src/rules/catalogue.js";
 import { loadSnapshot } from "../../src/cluster/sources/snapshot.js";
 import { CLI, FIXTURES, ROOT } from "../helpers/paths.js";
 import { METALLB_NULL, policy } from "../helpers/policies.js";
@@ -190,6 +191,11 @@ describe("docs: every message in README.md is what lbguard prints", function () 
     expect(r.out).to.equal(shown);
     expect(String(r.code)).to.equal(README.split(`$ ${cmd}\n`)[1]!.split("$ echo $?\n")[1]!.split("\n")[0]);
     for (const l of shown.split("\n")) if (/denied the request: /.test(l)) inReadme(l);
+  });
+
+  it("shows the rule catalogue as it is in src/rules/catalogue.ts", () => {
+    expect(README).to.include(catalogueMarkdown() + "\n");
+    for (const id of RULE_IDS) expect(README).to.include(`| \`${id}\` |`);
   });
 
   it("has no example message that the tests above did not reproduce", () => {

@@ -1,7 +1,7 @@
 /** Run a request through the engine as the API server would: mutate, apply the patch, validate. */
 import type { ClusterView } from "../../src/cluster/view.js";
-import type { KubeObject } from "../../src/cluster/records.js";
-import { decide } from "../../src/admission/handler.js";
+import type { KubeObject } from "../../src/k8s/object.js";
+import { admit } from "../../src/admission/handler.js";
 import type { Policy } from "../../src/policy/policy.js";
 import { applyReviewPatch, request, ReqOpts } from "./review.js";
 
@@ -18,20 +18,22 @@ export interface Judgement {
 
 export function judge(policy: Policy, view: ClusterView, o: ReqOpts): Judgement {
   const req = request(o);
-  const m = decide("mutate", req, policy, view);
-  let object = req.object;
+  const a = admit(req, view, policy);
+  const m = a.mutated;
   if (!m.response.allowed) {
     return {
       allowed: false,
-      object,
+      object: req.object,
       patched: false,
       message: m.response.status?.message,
       warnings: m.response.warnings ?? [],
       rules: m.verdict?.denials.map((f) => f.rule) ?? [],
     };
   }
-  if (m.response.patch && object) object = applyReviewPatch(object, m.response.patch);
-  const v = decide("validate", { ...req, object }, policy, view);
+  // the patch as the API server applies it must give the object the pipeline validated
+  const object = m.response.patch && req.object ? applyReviewPatch(req.object, m.response.patch) : req.object;
+  if (JSON.stringify(object) !== JSON.stringify(a.object)) throw new Error("patch and mutation disagree");
+  const v = a.validated!;
   if (v.response.patch) throw new Error("validating webhook returned a patch");
   return {
     allowed: v.response.allowed,

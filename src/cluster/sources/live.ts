@@ -296,16 +296,15 @@ export class LiveSource implements ViewSource {
 
 export async function startLiveSource(o: LiveOptions): Promise<LiveSource> {
   const kc = o.kc ?? loadKubeConfig(o.kubeconfig);
-  let src: LiveSource | undefined;
   const opts: LiveOptions = {
     ...o,
     onSynced: () => {
       o.onSynced?.();
       // the first full list leaves a burst of garbage: collect it once everything is in
-      if (src?.memory.synced && collectGarbage()) o.log.debug("collected the garbage of the initial lists");
+      if (src.memory.synced && collectGarbage()) o.log.debug("collected the garbage of the initial lists");
     },
   };
-  src = new LiveSource(kc, opts);
+  const src = new LiveSource(kc, opts);
   src.reconcile();
   o.onPolicyChange?.(() => src.reconcile());
   o.log.info(
