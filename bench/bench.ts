@@ -24,7 +24,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, FULL, QUICK, Sizes, generate, writeState } from "./generate.js";
+import { BENCH_POLICY, FULL, QUICK, Sizes, writeState } from "./generate.js";
 import { inProcess } from "./inprocess.js";
 import { MixedReview, TYPES, mix } from "./mix.js";
 import { cpuSeconds, rssMB, waitForLine } from "./proc.js";

@@ -6,7 +6,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, QUICK, generate, writeState } from "./generate.js";
+import { BENCH_POLICY, QUICK, writeState } from "./generate.js";
 import { mix } from "./mix.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

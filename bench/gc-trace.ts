@@ -38,7 +38,7 @@ const lb = spawn(
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 let out = "";
-let marking = false;
+const marking = false;
 const port = await new Promise<number>((resolve) => {
   lb.stdout!.on("data", (c) => {
     out += c;

@@ -11,7 +11,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, FULL, QUICK, generate, writeState } from "./generate.js";
+import { BENCH_POLICY, FULL, QUICK, writeState } from "./generate.js";
 import { mix } from "./mix.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

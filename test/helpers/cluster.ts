@@ -1,5 +1,4 @@
 /** Cluster views and objects for tests. */
-import YAML from "yaml";
 import type { KubeObject } from "../../src/cluster/records.js";
 import { MemoryView } from "../../src/cluster/view.js";
 import { parseManifestText } from "../../src/k8s/manifests.js";
