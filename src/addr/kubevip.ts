@@ -1,5 +1,5 @@
 /**
- * kube-vip-cloud-provider's ConfigMap grammar (SEMANTICS §2.4,
+ * kube-vip-cloud-provider's ConfigMap grammar (docs/controllers.md K10,
  * pkg/provider/loadBalancer.go and pkg/ipam): keys `cidr-<ns>`, `range-<ns>`,
  * `cidr-global`, `range-global` (all cidr keys are looked up before any range
  * key). A value containing `/` anywhere is a CIDR list, otherwise a range

@@ -1,6 +1,6 @@
 /**
  * MetalLB's address grammar (internal/config/config.go ParseCIDR) reproduced
- * exactly; see SEMANTICS §1.2 and fixtures/metallb/parse-and-overlap-vectors.json.
+ * exactly; see docs/controllers.md M2 and the upstream vectors the tests run.
  */
 import { goTrimSpace, ipString, parseIP, to16 } from "./ip.js";
 import { Interval, parseGoCIDR, summarize } from "./interval.js";

@@ -1,4 +1,4 @@
-/** Development certificates in --cert-dir when none are there (SPEC §5). */
+/** Development certificates in --cert-dir when none are there (README: Command line). */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CA_FILE, CERT_FILE, KEY_FILE } from "../transport/tls.js";

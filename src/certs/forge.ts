@@ -71,7 +71,7 @@ export function issueServing(ca: KeyPairPem, dnsNames: string[], ips: string[], 
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(k.privateKey) };
 }
 
-/** SANs of the development certificate (SPEC §5). */
+/** SANs of the development certificate (README: Command line). */
 export function devNames(service = "lbguard", namespace = "lbguard-system"): { dns: string[]; ips: string[] } {
   return {
     dns: ["localhost", `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`],

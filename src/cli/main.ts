@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `lbguard` executable: serve, check, certs, version (SPEC §5). */
+/** The `lbguard` executable: serve, check, certs, version (README: Command line). */
 import { Command, CommanderError, Option } from "commander";
 import { LOG_LEVELS } from "../observability/logger.js";
 import { packageVersion, POLICY_API_VERSION } from "../version.js";

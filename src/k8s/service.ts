@@ -1,5 +1,5 @@
 /**
- * How MetalLB and kube-vip read a Service's requests (SEMANTICS §1.4, §2.3).
+ * How MetalLB and kube-vip read a Service's requests (docs/controllers.md M6, K7).
  * Pure helpers over the raw object, shared by the cluster view and the rules.
  */
 import { IP, goTrimSpace, parseIP } from "../addr/ip.js";

@@ -1,6 +1,6 @@
 /**
  * The effective configuration of one kube-vip container, read the way
- * kube-vip reads it (SEMANTICS §2.1-§2.2, pkg/kubevip/config_environment.go):
+ * kube-vip reads it (docs/controllers.md K1–K2, pkg/kubevip/config_environment.go):
  * exact lowercase env names; a non-empty env var beats a flag; an empty value
  * is unset; booleans by Go's strconv.ParseBool; the six service-class options
  * read from env only when the `svc_enable` env var is non-empty.
@@ -262,7 +262,7 @@ function envView(env: unknown): EnvView {
   };
 }
 
-/** kube-vip versions at which service-class behaviour changed (SEMANTICS §2.2). */
+/** kube-vip versions at which service-class behaviour changed (docs/controllers.md K2). */
 const V_CLASS_CHECK: Version = [0, 5, 0];
 const V_CLASS_ONLY: Version = [0, 5, 5];
 const V_CLASS_NAME: Version = [0, 6, 0];
@@ -378,7 +378,7 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
   if (Array.isArray(c.envFrom) && c.envFrom.length) unverifiable.push("envFrom");
   if (flags.strings.has("config-file")) unverifiable.push("--config-file");
 
-  // Which Services it claims (SEMANTICS §2.2).
+  // Which Services it claims (docs/controllers.md K2).
   let claims: Claims;
   if (!services.value) claims = { all: false, classes: new Set() };
   else if (versionBefore(version, V_CLASS_CHECK)) claims = { all: true };
@@ -395,12 +395,12 @@ export function effectiveConfig(c: ContainerSpec, ctx: PodContext, parsedImage?:
     claims = { all: false, classes: set };
   }
 
-  // How instances coordinate (SEMANTICS §2.5).
+  // How instances coordinate (docs/controllers.md K5).
   let coordination: Coordination;
   // ARP: the global services lease, whatever vip_leaderelection says. BGP: every
   // node serves, no lease. Routing table: the global lease only with
   // vip_leaderelection (worker/table.go), else every node. WireGuard counts as
-  // a global lease (SPEC §7.5).
+  // a global lease (docs/controllers.md K5).
   if (svcElection.value) coordination = { kind: "per-service" };
   else if (mode === "bgp" || (mode === "table" && !leaderElection.value)) coordination = { kind: "none" };
   else {

@@ -1,5 +1,5 @@
 /**
- * Container image references: which ones are kube-vip (SPEC §7.5) and which
+ * Container image references: which ones are kube-vip (docs/controllers.md K9) and which
  * kube-vip version they run.
  */
 

@@ -1,4 +1,4 @@
-/** pino JSON logs: denials and warnings at info, request detail at debug (SPEC §8). */
+/** pino JSON logs: denials and warnings at info, request detail at debug (README: Observability). */
 import { pino, Logger } from "pino";
 
 export type { Logger } from "pino";

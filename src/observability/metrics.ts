@@ -1,4 +1,4 @@
-/** Prometheus metrics of SPEC §8 (prom-client), with label children cached off the hot path. */
+/** Prometheus metrics (README: Observability) (prom-client), with label children cached off the hot path. */
 import client from "prom-client";
 
 const KNOWN_KINDS = new Set(["Service", "IPAddressPool", "ConfigMap", "Pod", "DaemonSet", "Deployment", "StatefulSet"]);

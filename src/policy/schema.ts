@@ -1,5 +1,5 @@
 /**
- * The OwnershipPolicy document (SPEC §3), validated strictly: unknown fields
+ * The OwnershipPolicy document (README: Policy), validated strictly: unknown fields
  * are errors so a typo never silently weakens the policy.
  */
 import { z } from "zod";

@@ -2,7 +2,7 @@
  * kube-vip as a provider: its address space is the cloud-provider
  * ConfigMap's ranges, the control-plane VIPs and the addresses of the
  * Services it owns; its controller writes `kube-vip.io/vipHost` and friends
- * (docs/controllers.md K3, K4).
+ * (docs/controllers.md K7, K10).
  */
 import { Interval, overlaps } from "../addr/interval.js";
 import type { WorkloadRec } from "../cluster/records.js";

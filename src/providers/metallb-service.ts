@@ -2,7 +2,7 @@
  * What MetalLB itself refuses or cannot satisfy in a Service it owns: its
  * controller's request parsing (getDesiredLbIPs) and pool admission — an
  * explicit address outside every pool admitting the Service stays pending
- * (docs/controllers.md M1.1, M4).
+ * (docs/controllers.md M1, M6).
  */
 import { pointInterval } from "../addr/interval.js";
 import { goTrimSpace, parseIP } from "../addr/ip.js";

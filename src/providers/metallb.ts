@@ -1,7 +1,7 @@
 /**
  * MetalLB as a provider: its pools are its address space, its request
  * annotations are read the way its controller reads them, and its controller
- * writes `metallb.io/ip-allocated-from-pool` (docs/controllers.md M1, M4).
+ * writes `metallb.io/ip-allocated-from-pool` (docs/controllers.md M1, M6).
  */
 import type { Interval } from "../addr/interval.js";
 import type { ClusterView } from "../cluster/view.js";

@@ -1,5 +1,5 @@
 /**
- * The kube-vip-cloud-provider ConfigMap named by the policy (docs/controllers.md K4).
+ * The kube-vip-cloud-provider ConfigMap named by the policy (docs/controllers.md K10).
  * Its ranges must stay clear of MetalLB's pools, reservedAddresses and
  * control-plane VIPs, and be written so kube-vip parses them as meant.
  */

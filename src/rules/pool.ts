@@ -1,5 +1,5 @@
 /**
- * MetalLB IPAddressPools (docs/controllers.md M1). Parsed with MetalLB's own grammar, then
+ * MetalLB IPAddressPools (docs/controllers.md M1–M3). Parsed with MetalLB's own grammar, then
  * checked against reservedAddresses, kube-vip's address space, the other
  * pools and itself, through the view's indexes. Messages quote the user's
  * entries on both sides (MetalLB quotes the CIDRs it split them into).

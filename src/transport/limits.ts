@@ -10,7 +10,7 @@
  * the API server's own limit on a write request (3 MiB: twice etcd's
  * recommended 1.5 MiB request, since JSON shrinks when stored as protobuf).
  * A review holds at most two objects (old and new, 3 MiB each) plus under
- * 1 MiB of everything else. SPEC and the README: over 7 MiB → 413.
+ * 1 MiB of everything else. The README (HTTP surface): over 7 MiB → 413.
  */
 export const MAX_BODY = 7 * 1024 * 1024;
 
