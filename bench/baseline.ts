@@ -1,5 +1,5 @@
 /**
- * The platform's limit (SPEC §10): a plain node:https server with the same
+ * The platform's limit (BENCHMARKS.md): a plain node:https server with the same
  * certificate that reads the body, JSON.parses the review and answers
  * "allowed" for its uid, deciding nothing.
  *   node dist/bench/baseline.js --cert-dir DIR   → prints `baseline listening on <port>`
