@@ -74,7 +74,12 @@ export interface RequestedIP {
   ip: IP | null;
   /** kube-vip DHCP request (0.0.0.0 or ::) */
   dhcp: boolean;
+  /** a DNS name in kube-vip.io/loadbalancerIPs: kube-vip resolves it; no address to compare */
+  dns?: boolean;
 }
+
+/** RFC 1123 host names, as kube-vip would hand them to the resolver. */
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 function isDhcp(ip: IP | null): boolean {
   return !!ip && ip.v === 0n;
@@ -106,7 +111,9 @@ export function requestedIPs(svc: ServiceLike): RequestedIP[] {
     for (const part of kv.split(",")) {
       const t = part.trim();
       const ip = parseIP(t);
-      out.push({ source: KV.ips, text: t, ip, dhcp: isDhcp(ip) });
+      // kube-vip resolves a value that is not an IP (FetchServiceAddresses; docs/controllers.md K7)
+      if (!ip && HOSTNAME.test(t) && !/^[0-9.]+$/.test(t)) out.push({ source: KV.ips, text: t, ip, dhcp: false, dns: true });
+      else out.push({ source: KV.ips, text: t, ip, dhcp: isDhcp(ip) });
     }
   }
   return out;

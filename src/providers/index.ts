@@ -37,5 +37,11 @@ export function othersThan(policy: Policy, name: ProviderName): readonly Declare
   return out;
 }
 
-export { admittingPools, poolAdmits, poolEntryServes, poolSummary } from "./metallb-pools.js";
+export {
+  admittingPools,
+  poolAdmits,
+  poolEntryServes,
+  poolSummary,
+  serviceAllocationProblems,
+} from "./metallb-pools.js";
 export { controlPlaneVIPs, workloadTitle } from "./kubevip.js";

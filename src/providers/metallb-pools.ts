@@ -3,7 +3,7 @@ import type { Interval } from "../addr/interval.js";
 import type { MetalLBEntry } from "../addr/metallb.js";
 import type { PoolRec } from "../cluster/records.js";
 import type { ClusterView } from "../cluster/view.js";
-import { selectorMatches, Labels } from "../k8s/selector.js";
+import { LabelSelector, Labels, selectorError, selectorMatches } from "../k8s/selector.js";
 import type { Policy } from "../policy/policy.js";
 import type { ServicePlace } from "./provider.js";
 
@@ -61,4 +61,83 @@ export function poolsForNamespace(view: ClusterView, policy: Policy, place: Serv
   if (!pools.length) return none;
   const shown = pools.map((p) => poolSummary(p, 1));
   return `MetalLB pools for this namespace: ${shown.length <= 3 ? shown.join(", ") : `${shown.slice(0, 3).join(", ")} and ${shown.length - 3} more`}`;
+}
+
+function canonicalSelector(s: unknown): string {
+  const sel = (s && typeof s === "object" ? s : {}) as { matchLabels?: unknown; matchExpressions?: unknown };
+  const labels = sel.matchLabels && typeof sel.matchLabels === "object" ? (sel.matchLabels as Record<string, unknown>) : {};
+  const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : [];
+  return JSON.stringify([
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+    exprs.map((e: { key?: unknown; operator?: unknown; values?: unknown }) => [
+      e?.key,
+      e?.operator,
+      Array.isArray(e?.values) ? [...e.values].map(String).sort() : [],
+    ]),
+  ]);
+}
+
+/** A selector as users write it, for messages: `{matchLabels: {team: a}}`. */
+function selectorText(s: unknown): string {
+  return JSON.stringify(s ?? {}).replace(/"([^"]+)":/g, "$1: ");
+}
+
+/**
+ * What MetalLB's config parser refuses in `spec.serviceAllocation`
+ * (addressPoolServiceAllocationsFromCR, validateLabelSelectorDuplicate): a
+ * repeated namespace, a repeated selector (match-expression values compared
+ * sorted), a repeated match expression or value, or a selector
+ * LabelSelectorAsSelector rejects. Any of these makes MetalLB refuse the pool
+ * (docs/controllers.md M4). Returns [field, problem] pairs.
+ */
+export function serviceAllocationProblems(raw: unknown): [field: string, problem: string][] {
+  if (!raw || typeof raw !== "object") return [];
+  const sa = raw as { namespaces?: unknown; namespaceSelectors?: unknown; serviceSelectors?: unknown };
+  const out: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const ns of Array.isArray(sa.namespaces) ? sa.namespaces : []) {
+    if (seen.has(String(ns))) {
+      out.push([
+        "spec.serviceAllocation.namespaces",
+        `namespace ${String(ns)} is listed twice; MetalLB refuses it ("duplicate definition in namespaces field")`,
+      ]);
+      break;
+    }
+    seen.add(String(ns));
+  }
+  for (const field of ["namespaceSelectors", "serviceSelectors"] as const) {
+    const list = sa[field];
+    if (!Array.isArray(list)) continue;
+    const at = `spec.serviceAllocation.${field}`;
+    const canon = new Map<string, number>();
+    for (const [i, s] of list.entries()) {
+      const sel = (s && typeof s === "object" ? s : {}) as LabelSelector;
+      const bad = selectorError(sel, `${at}[${i}]`);
+      if (bad) {
+        out.push([`${at}[${i}]`, `invalid selector: ${bad}`]);
+        continue;
+      }
+      const exprs = sel.matchExpressions ?? [];
+      const exprSeen = new Set<string>();
+      for (const e of exprs) {
+        const k = canonicalSelector({ matchExpressions: [e] });
+        if (exprSeen.has(k)) out.push([`${at}[${i}]`, `match expression on ${e.key} is repeated`]);
+        exprSeen.add(k);
+        const values = e.values ?? [];
+        if (new Set(values).size !== values.length)
+          out.push([`${at}[${i}]`, `match expression on ${e.key} repeats a value`]);
+      }
+      const c = canonicalSelector(s);
+      const first = canon.get(c);
+      if (first !== undefined)
+        out.push([
+          `${at}[${i}]`,
+          `${field}[${i}] ${selectorText(s)} repeats ${field}[${first}]; MetalLB refuses duplicate selectors`,
+        ]);
+      else canon.set(c, i);
+    }
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { poolRecord, PoolRec } from "../cluster/records.js";
 import { selectorMatches } from "../k8s/selector.js";
 import type { Policy } from "../policy/policy.js";
 import { listSome } from "./messages.js";
-import { AddressOwner, PROVIDER_MODULES, othersThan } from "../providers/index.js";
+import { AddressOwner, PROVIDER_MODULES, othersThan, serviceAllocationProblems } from "../providers/index.js";
 import type { KindModule } from "./kind.js";
 import { reservedOwner } from "./ownership.js";
 import { Finding, ObjectRef, RuleContext, finding, objectName, objectNamespace } from "./types.js";
@@ -106,7 +106,8 @@ export function validatePool(ctx: RuleContext): Finding[] {
       "metadata.namespace",
     );
 
-  const rawAddrs = (req.object.spec as { addresses?: unknown } | undefined)?.addresses;
+  const spec = req.object.spec as { addresses?: unknown; serviceAllocation?: unknown } | undefined;
+  const rawAddrs = spec?.addresses;
   if (rawAddrs !== undefined && !Array.isArray(rawAddrs)) {
     say("pool.parse", "spec.addresses must be a list of CIDRs or ranges", "");
     return out;
@@ -121,6 +122,9 @@ export function validatePool(ctx: RuleContext): Finding[] {
         `MetalLB cannot parse ${clip(JSON.stringify(e.text), 60)}: ${clip(e.error, 120)}`,
         hint(e.text),
       );
+
+  for (const [field, problem] of serviceAllocationProblems(spec?.serviceAllocation))
+    say("pool.service-allocation", problem, "remove the repetition or fix the selector", field);
 
   for (const [later, first] of selfOverlaps(pool))
     say(
@@ -187,6 +191,7 @@ export const poolKind: KindModule = {
         "pool.namespace",
         "pool.parse",
         "pool.empty",
+        "pool.service-allocation",
         "pool.reserved",
         "pool.kube-vip",
         "pool.overlap",

@@ -96,7 +96,7 @@ export function validateService(ctx: RuleContext): Finding[] {
 
   // Requests nobody could honour: unparseable addresses.
   for (const r of reqs) {
-    if (!r.ip)
+    if (!r.ip && !r.dns)
       out.push(
         finding(
           "service.invalid-address",
