@@ -79,7 +79,8 @@ export interface RequestedIP {
 }
 
 /** RFC 1123 host names, as kube-vip would hand them to the resolver. */
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 function isDhcp(ip: IP | null): boolean {
   return !!ip && ip.v === 0n;
@@ -112,7 +113,8 @@ export function requestedIPs(svc: ServiceLike): RequestedIP[] {
       const t = part.trim();
       const ip = parseIP(t);
       // kube-vip resolves a value that is not an IP (FetchServiceAddresses; docs/controllers.md K7)
-      if (!ip && HOSTNAME.test(t) && !/^[0-9.]+$/.test(t)) out.push({ source: KV.ips, text: t, ip, dhcp: false, dns: true });
+      if (!ip && HOSTNAME.test(t) && !/^[0-9.]+$/.test(t))
+        out.push({ source: KV.ips, text: t, ip, dhcp: false, dns: true });
       else out.push({ source: KV.ips, text: t, ip, dhcp: isDhcp(ip) });
     }
   }

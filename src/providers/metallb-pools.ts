@@ -65,7 +65,8 @@ export function poolsForNamespace(view: ClusterView, policy: Policy, place: Serv
 
 function canonicalSelector(s: unknown): string {
   const sel = (s && typeof s === "object" ? s : {}) as { matchLabels?: unknown; matchExpressions?: unknown };
-  const labels = sel.matchLabels && typeof sel.matchLabels === "object" ? (sel.matchLabels as Record<string, unknown>) : {};
+  const labels =
+    sel.matchLabels && typeof sel.matchLabels === "object" ? (sel.matchLabels as Record<string, unknown>) : {};
   const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : [];
   return JSON.stringify([
     Object.keys(labels)

@@ -36,7 +36,12 @@ const table: [string, RuleFamily, number, string][] = [
   ["pool.namespace", "pools", 0, "a pool outside MetalLB's namespace (MetalLB ignores it)"],
   ["pool.parse", "pools", 0, "an address MetalLB's parser refuses"],
   ["pool.empty", "pools", 0, "a pool without addresses"],
-  ["pool.service-allocation", "pools", 0, "a serviceAllocation MetalLB's parser refuses (repeated or invalid selectors)"],
+  [
+    "pool.service-allocation",
+    "pools",
+    0,
+    "a serviceAllocation MetalLB's parser refuses (repeated or invalid selectors)",
+  ],
   ["pool.reserved", "pools", 1, "a pool overlapping reservedAddresses"],
   ["pool.kube-vip", "pools", 2, "a pool overlapping kube-vip's address space"],
   ["pool.overlap", "pools", 3, "a pool overlapping another pool"],
