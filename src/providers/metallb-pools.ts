@@ -93,16 +93,17 @@ function selectorText(s: unknown): string {
  * LabelSelectorAsSelector rejects. Any of these makes MetalLB refuse the pool
  * (docs/controllers.md M4). Returns [field, problem] pairs.
  */
-export function serviceAllocationProblems(raw: unknown): [field: string, problem: string][] {
+export function serviceAllocationProblems(raw: unknown): [field: string, problem: string, fix: string][] {
   if (!raw || typeof raw !== "object") return [];
   const sa = raw as { namespaces?: unknown; namespaceSelectors?: unknown; serviceSelectors?: unknown };
-  const out: [string, string][] = [];
+  const out: [string, string, string][] = [];
   const seen = new Set<string>();
   for (const ns of Array.isArray(sa.namespaces) ? sa.namespaces : []) {
     if (seen.has(String(ns))) {
       out.push([
         "spec.serviceAllocation.namespaces",
         `namespace ${String(ns)} is listed twice; MetalLB refuses it ("duplicate definition in namespaces field")`,
+        "list each namespace once",
       ]);
       break;
     }
@@ -117,18 +118,23 @@ export function serviceAllocationProblems(raw: unknown): [field: string, problem
       const sel = (s && typeof s === "object" ? s : {}) as LabelSelector;
       const bad = selectorError(sel, `${at}[${i}]`);
       if (bad) {
-        out.push([`${at}[${i}]`, `invalid selector: ${bad}`]);
+        out.push([`${at}[${i}]`, `MetalLB refuses an invalid selector: ${bad}`, "fix the selector"]);
         continue;
       }
       const exprs = sel.matchExpressions ?? [];
       const exprSeen = new Set<string>();
       for (const e of exprs) {
         const k = canonicalSelector({ matchExpressions: [e] });
-        if (exprSeen.has(k)) out.push([`${at}[${i}]`, `match expression on ${e.key} is repeated`]);
+        if (exprSeen.has(k))
+          out.push([`${at}[${i}]`, `match expression on ${e.key} is repeated; MetalLB refuses it`, "keep one"]);
         exprSeen.add(k);
         const values = e.values ?? [];
         if (new Set(values).size !== values.length)
-          out.push([`${at}[${i}]`, `match expression on ${e.key} repeats a value`]);
+          out.push([
+            `${at}[${i}]`,
+            `match expression on ${e.key} repeats a value; MetalLB refuses it`,
+            "list each value once",
+          ]);
       }
       const c = canonicalSelector(s);
       const first = canon.get(c);
@@ -136,6 +142,7 @@ export function serviceAllocationProblems(raw: unknown): [field: string, problem
         out.push([
           `${at}[${i}]`,
           `${field}[${i}] ${selectorText(s)} repeats ${field}[${first}]; MetalLB refuses duplicate selectors`,
+          `remove ${field}[${i}]`,
         ]);
       else canon.set(c, i);
     }

@@ -23,6 +23,13 @@ function hint(entry: string): string {
   if (/^[0-9.]+$/.test(entry) || (/^[0-9a-fA-F:.]+$/.test(entry) && entry.includes(":")))
     return `write ${entry}/${entry.includes(":") ? 128 : 32} for a single address`;
   if (/(^|[.:/])0\d/.test(entry)) return "drop the leading zeros";
+  const dash = entry.indexOf("-");
+  if (dash > 0) {
+    // an inverted range: the two halves swapped is what was meant
+    const [a, b] = [entry.slice(0, dash).trim(), entry.slice(dash + 1).trim()];
+    if (a && b && !b.includes("-") && !a.includes("/") && !b.includes("/"))
+      return `write ${b}-${a} if that range was meant`;
+  }
   return "";
 }
 
@@ -114,7 +121,11 @@ export function validatePool(ctx: RuleContext): Finding[] {
   }
   const pool = poolRecord(req.object, ns);
   if (!pool.entries.length)
-    say("pool.empty", `spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`, "");
+    say(
+      "pool.empty",
+      `spec.addresses is empty; MetalLB refuses it ("pool has no prefixes defined")`,
+      "add at least one CIDR or range",
+    );
   for (const e of pool.entries)
     if (e.error)
       say(
@@ -123,8 +134,8 @@ export function validatePool(ctx: RuleContext): Finding[] {
         hint(e.text),
       );
 
-  for (const [field, problem] of serviceAllocationProblems(spec?.serviceAllocation))
-    say("pool.service-allocation", problem, "remove the repetition or fix the selector", field);
+  for (const [field, problem, fix] of serviceAllocationProblems(spec?.serviceAllocation))
+    say("pool.service-allocation", problem, fix, field);
 
   for (const [later, first] of selfOverlaps(pool))
     say(

@@ -188,9 +188,10 @@ export function validateService(ctx: RuleContext): Finding[] {
 
   out.push(...foreignAnnotations(subject, owner, ann));
 
-  // The owner's own checks; an address already refused as another provider's is not reported again.
+  // The owner's own checks; an address already refused (reserved, another provider's) is not reported again.
   if (ownerModule.ownServiceChecks) {
-    const rest = foreign.size ? reqs.filter((r) => !r.ip || !foreign.has(ipKey(r.ip))) : reqs;
+    const refused = (r: (typeof reqs)[number]) => !!r.ip && (foreign.has(ipKey(r.ip)) || seen.has(ipKey(r.ip)));
+    const rest = foreign.size || seen.size ? reqs.filter((r) => !refused(r)) : reqs;
     out.push(...ownerModule.ownServiceChecks(ctx, subject, svc, place, rest));
   }
   return out;

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decide } from "../../src/admission/handler.js";
+import { Decision, decide } from "../../src/admission/handler.js";
 import type { KubeObject } from "../../src/cluster/records.js";
 import { loadBalancerStatusKey } from "../../src/rules/foreign-writes.js";
 import { CLUSTER, objects, viewOf } from "../helpers/cluster.js";
@@ -25,13 +25,20 @@ function withStatus(base: KubeObject, status: unknown): KubeObject {
   return { ...base, status: status as never };
 }
 
+/** The response, with the rule ids of the verdict (denials, then warnings). */
+function answer(d: Decision) {
+  return { ...d.response, rules: [...(d.verdict?.denials ?? []), ...(d.verdict?.warnings ?? [])].map((f) => f.rule) };
+}
+
 function status(p: ReturnType<typeof policy>, user: string, oldObj: KubeObject, newObj: KubeObject, sub = "status") {
-  return decide(
-    "validate",
-    request({ operation: "UPDATE", user, subResource: sub, oldObject: oldObj, object: newObj }),
-    p,
-    view,
-  ).response;
+  return answer(
+    decide(
+      "validate",
+      request({ operation: "UPDATE", user, subResource: sub, oldObject: oldObj, object: newObj }),
+      p,
+      view,
+    ),
+  );
 }
 
 describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
@@ -43,6 +50,7 @@ describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
     expect(r.allowed).to.equal(false);
     expect(r.status?.code).to.equal(403);
     expect(r.status?.reason).to.equal("Forbidden");
+    expect(r.rules).to.deep.equal(["foreign-write"]);
     expect(r.status?.message).to.equal(
       "Service kube-system/ingress-expose is owned by kube-vip (no loadBalancerClass); status writes from system:serviceaccount:metallb-system:controller (metallb) are refused; start the MetalLB controller with --lb-class=metallb as the policy says",
     );
@@ -51,8 +59,9 @@ describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
   it("refuses kube-vip writing its ports back on a MetalLB Service", () => {
     const r = status(kvNull, KUBEVIP, withStatus(mlbSvc, bounceA.status), withStatus(mlbSvc, bounceB.status));
     expect(r.allowed).to.equal(false);
-    expect(r.status?.message).to.match(
-      /^Service shop\/web is owned by metallb \(loadBalancerClass "metallb"\); status writes from system:serviceaccount:kube-system:kube-vip \(kube-vip\) are refused; set kube-vip's lb_class_name/,
+    expect(r.rules).to.deep.equal(["foreign-write"]);
+    expect(r.status?.message).to.equal(
+      'Service shop/web is owned by metallb (loadBalancerClass "metallb"); status writes from system:serviceaccount:kube-system:kube-vip (kube-vip) are refused; set kube-vip\'s lb_class_name to its own class',
     );
   });
 
@@ -97,8 +106,10 @@ describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
   it("under MetalLB-null, refuses kube-vip and its cloud provider on class-less Services, with the env line that fixes each", () => {
     const classless = svc({ ns: "shop", name: "api" });
     const r1 = status(mlbNull, KUBEVIP, withStatus(classless, bounceA.status), withStatus(classless, bounceB.status));
-    expect(r1.status?.message).to.match(
-      /owned by metallb \(no loadBalancerClass\); status writes from .*kube-vip \(kube-vip\) are refused; set lb_class_only "true" on kube-vip \(or svc_enable "false"\)$/,
+    expect(r1.allowed).to.equal(false);
+    expect(r1.rules).to.deep.equal(["foreign-write"]);
+    expect(r1.status?.message).to.equal(
+      'Service shop/api is owned by metallb (no loadBalancerClass); status writes from system:serviceaccount:kube-system:kube-vip (kube-vip) are refused; set lb_class_only "true" on kube-vip (or svc_enable "false")',
     );
     const labelled = svc({
       ns: "shop",
@@ -106,15 +117,18 @@ describe("rules/foreign-writes: the status bounce (MetalLB #2177)", () => {
       labels: { implementation: "kube-vip" },
       annotations: { "kube-vip.io/loadbalancerIPs": "10.0.5.5" },
     });
-    const r2 = decide(
-      "validate",
-      request({ operation: "UPDATE", user: CLOUD, oldObject: classless, object: labelled }),
-      mlbNull,
-      view,
-    ).response;
+    const r2 = answer(
+      decide(
+        "validate",
+        request({ operation: "UPDATE", user: CLOUD, oldObject: classless, object: labelled }),
+        mlbNull,
+        view,
+      ),
+    );
     expect(r2.allowed).to.equal(false);
-    expect(r2.status?.message).to.match(
-      /writes of label implementation=kube-vip from .*kube-vip-cloud-controller \(kube-vip\) are refused; set KUBEVIP_ENABLE_LOADBALANCERCLASS "true" on kube-vip-cloud-provider/,
+    expect(r2.rules).to.deep.equal(["foreign-write", "service.foreign-annotation"]);
+    expect(r2.status?.message).to.equal(
+      'Service shop/api is owned by metallb (no loadBalancerClass); writes of label implementation=kube-vip from system:serviceaccount:kube-system:kube-vip-cloud-controller (kube-vip) are refused; set KUBEVIP_ENABLE_LOADBALANCERCLASS "true" on kube-vip-cloud-provider (+1 more)',
     );
   });
 });
@@ -123,7 +137,7 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
   const kvSvc = svc({ ns: "kube-system", name: "ingress-expose" });
   const mlbSvc = svc({ ns: "shop", name: "web", cls: "metallb" });
   const main = (p: ReturnType<typeof policy>, user: string, o: KubeObject, n: KubeObject) =>
-    decide("validate", request({ operation: "UPDATE", user, oldObject: o, object: n }), p, view).response;
+    answer(decide("validate", request({ operation: "UPDATE", user, oldObject: o, object: n }), p, view));
 
   it("refuses MetalLB adding ip-allocated-from-pool to a kube-vip Service", () => {
     const n = svc({
@@ -133,8 +147,9 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
     });
     const r = main(kvNull, METALLB, kvSvc, n);
     expect(r.allowed).to.equal(false);
-    expect(r.status?.message).to.match(
-      /writes of metallb\.io\/ip-allocated-from-pool from system:serviceaccount:metallb-system:controller \(metallb\) are refused/,
+    expect(r.rules).to.deep.equal(["foreign-write"]);
+    expect(r.status?.message).to.equal(
+      "Service kube-system/ingress-expose is owned by kube-vip (no loadBalancerClass); writes of metallb.io/ip-allocated-from-pool from system:serviceaccount:metallb-system:controller (metallb) are refused; start the MetalLB controller with --lb-class=metallb as the policy says",
     );
   });
 
@@ -162,7 +177,10 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
     });
     const r = main(kvNull, "kubernetes-admin", mlbSvc, n);
     expect(r.allowed).to.equal(false);
-    expect(r.status?.message).to.match(/carries the kube-vip annotation kube-vip\.io\/loadbalancerIPs/);
+    expect(r.rules).to.deep.equal(["service.foreign-annotation"]);
+    expect(r.status?.message).to.equal(
+      "Service shop/web is served by MetalLB but carries the kube-vip annotation kube-vip.io/loadbalancerIPs; use metallb.io/loadBalancerIPs instead",
+    );
   });
 
   it("foreignWrites: warn allows with a warning, off allows silently", () => {
@@ -172,9 +190,13 @@ describe("rules/foreign-writes: controller annotations on the main resource", ()
     const b = withStatus(kvSvc, bounceA.status);
     const w = status(warn, METALLB, a, b);
     expect(w.allowed).to.equal(true);
-    expect(w.warnings?.[0]).to.match(/status writes from .* are refused/);
+    expect(w.rules).to.deep.equal(["foreign-write"]);
+    expect(w.warnings).to.deep.equal([
+      "Service kube-system/ingress-expose is owned by kube-vip (no loadBalancerClass); status writes from system:serviceaccount:metallb-system:controller (metallb) are refused; start the MetalLB controller with --lb-class=metallb as the policy says",
+    ]);
     const o = status(off, METALLB, a, b);
     expect(o.allowed).to.equal(true);
+    expect(o.rules).to.deep.equal([]);
     expect(o.warnings).to.equal(undefined);
   });
 });

@@ -20,7 +20,7 @@ describe("rules: MetalLB's serviceAllocation parser (config.go addressPoolServic
       what: "a namespace listed twice",
       sa: { namespaces: ["shop", "edge", "shop"] },
       message:
-        'IPAddressPool metallb-system/p: namespace shop is listed twice; MetalLB refuses it ("duplicate definition in namespaces field"); remove the repetition or fix the selector',
+        'IPAddressPool metallb-system/p: namespace shop is listed twice; MetalLB refuses it ("duplicate definition in namespaces field"); list each namespace once',
     },
     {
       what: "the same namespace selector twice (values compared sorted)",
@@ -31,19 +31,19 @@ describe("rules: MetalLB's serviceAllocation parser (config.go addressPoolServic
         ],
       },
       message:
-        'IPAddressPool metallb-system/p: namespaceSelectors[1] {matchExpressions: [{key: "tier",operator: "In",values: ["silver","gold"]}]} repeats namespaceSelectors[0]; MetalLB refuses duplicate selectors; remove the repetition or fix the selector',
+        'IPAddressPool metallb-system/p: namespaceSelectors[1] {matchExpressions: [{key: "tier",operator: "In",values: ["silver","gold"]}]} repeats namespaceSelectors[0]; MetalLB refuses duplicate selectors; remove namespaceSelectors[1]',
     },
     {
       what: "a service selector with an unknown operator",
       sa: { serviceSelectors: [{ matchExpressions: [{ key: "app", operator: "Has" }] }] },
       message:
-        'IPAddressPool metallb-system/p: invalid selector: spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator: must be In, NotIn, Exists or DoesNotExist, not "Has"; remove the repetition or fix the selector',
+        'IPAddressPool metallb-system/p: MetalLB refuses an invalid selector: spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator: must be In, NotIn, Exists or DoesNotExist, not "Has"; fix the selector',
     },
     {
       what: "In without values",
       sa: { namespaceSelectors: [{ matchExpressions: [{ key: "tier", operator: "In", values: [] }] }] },
       message:
-        "IPAddressPool metallb-system/p: invalid selector: spec.serviceAllocation.namespaceSelectors[0].matchExpressions[0].values: must be non-empty for In; remove the repetition or fix the selector",
+        "IPAddressPool metallb-system/p: MetalLB refuses an invalid selector: spec.serviceAllocation.namespaceSelectors[0].matchExpressions[0].values: must be non-empty for In; fix the selector",
     },
     {
       what: "two different selectors",

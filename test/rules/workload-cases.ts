@@ -2,6 +2,7 @@
 import YAML from "yaml";
 import type { KubeObject } from "../../src/cluster/records.js";
 import type { ReqOpts } from "../helpers/review.js";
+import { Expected, withPatterns } from "./expected.js";
 
 type EnvIn = Record<string, string | null | { valueFrom: unknown }>;
 
@@ -89,7 +90,7 @@ export function cloudProvider(env: Record<string, string> = {}, name = "kube-vip
   };
 }
 
-export interface WCase {
+export interface WCase extends Expected {
   what: string;
   /** which policy: "mlb" (MetalLB owns null), "mlbx" (the same with Harvester's kube-vip exempted) or "kv" (kube-vip owns null) */
   policy: "mlb" | "mlbx" | "kv";
@@ -97,7 +98,9 @@ export interface WCase {
   instances?: boolean;
   req: ReqOpts;
   allowed: boolean;
+  /** `denial` as an exact pattern (filled in by withPatterns) */
   message?: RegExp;
+  /** `warnings` joined by newlines, as an exact pattern (filled in by withPatterns) */
   warning?: RegExp;
 }
 
@@ -131,27 +134,30 @@ export const INSTANCES = YAML.stringify({
   ],
 });
 
-export const WORKLOAD_CASES: WCase[] = [
+export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   // claims
   {
     what: "the SPEC case: svc_enable without class isolation while MetalLB owns null",
     policy: "mlb",
     req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) },
     allowed: false,
-    message:
-      /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"$/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
     what: "the same DaemonSet when kube-vip owns null",
     policy: "kv",
     req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "lb_class_only with kube-vip's class",
     policy: "mlb",
     req: { object: ds("kube-vip-ds", { ...ARP, svc_leasename: "own" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "control plane only, services off",
@@ -160,44 +166,52 @@ export const WORKLOAD_CASES: WCase[] = [
       object: ds("kube-vip-ds", { vip_arp: "true", cp_enable: "true", address: "10.0.4.247", svc_enable: "false" }),
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "services by --services flag: env class options are ignored",
     policy: "mlb",
     req: { object: ds("kube-vip-ds", { lb_class_only: "true" }, { args: ["manager", "--services", "--arp"] }) },
     allowed: false,
-    message:
-      /--services is set and kube-vip will also take Services without a class, which MetalLB owns; remove --services, or add --lbClassOnly \(lb_class_only ignored: kube-vip reads it only when the svc_enable env var is set\)/,
+    rules: ["kube-vip.claims"],
+    denial:
+      "DaemonSet kube-system/kube-vip-ds: --services is set and kube-vip will also take Services without a class, which MetalLB owns; remove --services, or add --lbClassOnly (lb_class_only ignored: kube-vip reads it only when the svc_enable env var is set)",
   },
   {
     what: "an image older than v0.5.0 takes MetalLB's classed Services too",
     policy: "kv",
     req: { object: ds("kube-vip-ds", { svc_enable: "true" }, { image: "plndr/kube-vip:v0.4.1" }) },
     allowed: false,
-    message:
-      /image plndr\/kube-vip:v0\.4\.1 \(kube-vip v0\.4\.1, older than v0\.5\.0\) takes every LoadBalancer Service, including MetalLB's/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: image plndr/kube-vip:v0.4.1 (kube-vip v0.4.1, older than v0.5.0) takes every LoadBalancer Service, including MetalLB\'s; upgrade to v0.5.5 or later with lb_class_only "true", or set svc_enable "false"',
   },
   {
     what: "v0.5.2 cannot isolate classes",
     policy: "mlb",
     req: { object: ds("kube-vip-ds", ARP, { image: "plndr/kube-vip:v0.5.2" }) },
     allowed: false,
-    message: /upgrade kube-vip to v0\.5\.5 or later and set lb_class_only "true"/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; upgrade kube-vip to v0.5.5 or later and set lb_class_only "true", or set svc_enable "false"',
   },
   {
     what: "lb_class_legacy_handling false with an empty lb_class_name",
     policy: "mlb",
     req: { object: ds("kube-vip-ds", { svc_enable: "true", lb_class_legacy_handling: "false", lb_class_name: null }) },
     allowed: false,
-    message:
-      /lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class, which MetalLB owns; set lb_class_name "kube-vip\.io\/kube-vip-class"/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: lb_class_legacy_handling is "false" with an empty lb_class_name, so kube-vip takes only Services without a class, which MetalLB owns; set lb_class_name "kube-vip.io/kube-vip-class"',
   },
   {
     what: "lb_class_name set to MetalLB's class",
     policy: "kv",
     req: { object: ds("kube-vip-ds", { ...ARP, lb_class_name: "metallb", svc_leasename: "own" }) },
     allowed: false,
-    message: /lb_class_name is "metallb", the class of MetalLB; set lb_class_name "kube-vip\.io\/kube-vip-class"/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: lb_class_name is "metallb", the class of MetalLB; set lb_class_name "kube-vip.io/kube-vip-class"',
   },
   {
     what: "svc_namespace limited to a namespace where MetalLB may serve too",
@@ -211,21 +225,27 @@ export const WORKLOAD_CASES: WCase[] = [
       }),
     },
     allowed: false,
-    message: /in namespace kube-system, which MetalLB owns/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kv-tenant: svc_enable is "true" and kube-vip will also take Services without a class in namespace kube-system, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
     what: "a Deployment and a StatefulSet are judged like a DaemonSet",
     policy: "mlb",
     req: { object: ds("kv-deploy", { svc_enable: "1" }, { kind: "Deployment" }) },
     allowed: false,
-    message: /^Deployment kube-system\/kv-deploy: svc_enable is "1"/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'Deployment kube-system/kv-deploy: svc_enable is "1" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
     what: "a StatefulSet",
     policy: "mlb",
     req: { object: ds("kv-sts", { svc_enable: "True" }, { kind: "StatefulSet" }) },
     allowed: false,
-    message: /^StatefulSet kube-system\/kv-sts: svc_enable is "True"/,
+    rules: ["kube-vip.claims"],
+    denial:
+      'StatefulSet kube-system/kv-sts: svc_enable is "True" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
     what: "only containers count, not initContainers",
@@ -244,12 +264,14 @@ export const WORKLOAD_CASES: WCase[] = [
       } as never,
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "a workload without kube-vip",
     policy: "mlb",
     req: { object: ds("web", {}, { image: "nginx:1" }) },
     allowed: true,
+    rules: [],
   },
   // booleans
   {
@@ -257,22 +279,27 @@ export const WORKLOAD_CASES: WCase[] = [
     policy: "kv",
     req: { object: ds("kube-vip-ds", { svc_enable: "yes" }) },
     allowed: false,
-    message:
-      /^DaemonSet kube-system\/kube-vip-ds: svc_enable is "yes", which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"$/,
+    rules: ["kube-vip.boolean"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: svc_enable is "yes", which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"',
   },
   {
     what: "--services=on",
     policy: "kv",
     req: { object: ds("kube-vip-ds", {}, { args: ["manager", "--services=on"] }) },
     allowed: false,
-    message: /--services=on, which kube-vip cannot parse/,
+    rules: ["kube-vip.boolean"],
+    denial:
+      'DaemonSet kube-system/kube-vip-ds: --services=on, which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"',
   },
   {
     what: 'an exempted workload still may not crash-loop (vip_arp "enabled")',
     policy: "kv",
     req: { object: ds("kube-vip", { vip_arp: "enabled" }, { ns: "harvester-system" }) },
     allowed: false,
-    message: /vip_arp is "enabled"/,
+    rules: ["kube-vip.boolean"],
+    denial:
+      'DaemonSet harvester-system/kube-vip: vip_arp is "enabled", which kube-vip cannot parse as a boolean: it exits at start and the pod crash-loops; use "true" or "false"',
   },
   // control-plane VIPs
   {
@@ -280,22 +307,28 @@ export const WORKLOAD_CASES: WCase[] = [
     policy: "kv",
     req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "10.0.5.10" }) },
     allowed: false,
-    message:
-      /^DaemonSet kube-system\/kube-vip-ds: control-plane VIP 10\.0\.5\.10 \(address\) is inside IPAddressPool metallb-system\/default \(10\.0\.5\.0\/24\); MetalLB could give it to a Service; move the VIP or the pool$/,
+    rules: ["kube-vip.vip-in-pool"],
+    denial:
+      "DaemonSet kube-system/kube-vip-ds: control-plane VIP 10.0.5.10 (address) is inside IPAddressPool metallb-system/default (10.0.5.0/24); MetalLB could give it to a Service; move the VIP or the pool",
   },
   {
     what: "a control-plane VIP in a MetalLB pool, even when exempted",
     policy: "kv",
     req: { object: ds("kube-vip", { cp_enable: "true", vip_address: "fd00:10:5::1" }, { ns: "harvester-system" }) },
     allowed: false,
-    message: /control-plane VIP fd00:10:5::1 \(vip_address\) is inside IPAddressPool/,
+    rules: ["kube-vip.vip-in-pool"],
+    denial:
+      "DaemonSet harvester-system/kube-vip: control-plane VIP fd00:10:5::1 (vip_address) is inside IPAddressPool metallb-system/default (fd00:10:5::/120); MetalLB could give it to a Service; move the VIP or the pool",
   },
   {
     what: "a control-plane VIP that is a DNS name, with a warning",
     policy: "kv",
     req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "vip.example.com" }) },
     allowed: true,
-    warning: /control-plane VIP "vip\.example\.com" \(address\) is not an IP address/,
+    rules: ["kube-vip.unverifiable"],
+    warnings: [
+      'DaemonSet kube-system/kube-vip-ds: control-plane VIP "vip.example.com" (address) is not an IP address; lbguard cannot check it against MetalLB\'s pools',
+    ],
   },
   // what lbguard cannot see
   {
@@ -303,7 +336,10 @@ export const WORKLOAD_CASES: WCase[] = [
     policy: "mlb",
     req: { object: ds("kube-vip-ds", { svc_enable: { valueFrom: { configMapKeyRef: { name: "kv", key: "svc" } } } }) },
     allowed: true,
-    warning: /svc_enable \(valueFrom\) cannot be read by lbguard; which Services this kube-vip takes is not verified/,
+    rules: ["kube-vip.unverifiable"],
+    warnings: [
+      "DaemonSet kube-system/kube-vip-ds: svc_enable (valueFrom) cannot be read by lbguard; which Services this kube-vip takes is not verified",
+    ],
   },
   {
     what: "vip_nodename from fieldRef, silently",
@@ -316,6 +352,7 @@ export const WORKLOAD_CASES: WCase[] = [
       }),
     },
     allowed: true,
+    rules: [],
   },
   // exemptions
   {
@@ -329,6 +366,7 @@ export const WORKLOAD_CASES: WCase[] = [
       ),
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "a pod the exempted DaemonSet creates",
@@ -344,6 +382,7 @@ export const WORKLOAD_CASES: WCase[] = [
       } as never,
     },
     allowed: true,
+    rules: [],
   },
   // clashes (view: CLUSTER + INSTANCES)
   {
@@ -352,8 +391,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other" }) },
     allowed: false,
-    message:
-      /^DaemonSet kube-system\/kv-new shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own$/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      "DaemonSet kube-system/kv-new shares the services lease kube-system/plndr-svcs-lock with DaemonSet kube-system/kv-arp but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own",
   },
   {
     what: "intersecting claims on different leases",
@@ -361,8 +401,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp", svc_leasename: "mine" }) },
     allowed: false,
-    message:
-      /DaemonSet kube-system\/kv-new and DaemonSet kube-system\/kv-arp both take Services of class "example\.com\/arp" via lease kube-system\/mine vs lease kube-system\/plndr-svcs-lock, so both announce the same VIPs; use one svc_leasename or separate classes$/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      'DaemonSet kube-system/kv-new and DaemonSet kube-system/kv-arp both take Services of class "example.com/arp" via lease kube-system/mine vs lease kube-system/plndr-svcs-lock, so both announce the same VIPs; use one svc_leasename or separate classes',
   },
   {
     what: "intersecting claims, same lease (one active at a time)",
@@ -370,6 +411,7 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/arp" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "intersecting claims, global lease vs per-Service election",
@@ -377,7 +419,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/elect", svc_leasename: "mine" }) },
     allowed: false,
-    message: /both take Services of class "example\.com\/elect" via lease kube-system\/mine vs per-Service leases/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      'DaemonSet kube-system/kv-new and DaemonSet kube-system/kv-election both take Services of class "example.com/elect" via lease kube-system/mine vs per-Service leases, so both announce the same VIPs; use one svc_leasename or separate classes',
   },
   {
     what: "intersecting claims, both per-Service election",
@@ -385,6 +429,7 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, svc_election: "true", lb_class_name: "example.com/elect" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "intersecting claims with a BGP instance without election",
@@ -392,8 +437,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/bgp", svc_leasename: "mine" }) },
     allowed: false,
-    message:
-      /DaemonSet kube-system\/kv-bgp both take Services of class "example\.com\/bgp" via lease kube-system\/mine vs no lease/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      'DaemonSet kube-system/kv-new and DaemonSet kube-system/kv-bgp both take Services of class "example.com/bgp" via lease kube-system/mine vs no lease, so both announce the same VIPs; use one svc_leasename or separate classes',
   },
   {
     what: "disjoint claims on different leases",
@@ -401,6 +447,7 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/other", svc_leasename: "mine" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "a static pod (no token: cp_namespace lease) sharing the lease of a kube-system DaemonSet",
@@ -408,8 +455,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: staticPod({ ...ARP, lb_class_name: "example.com/new" }) },
     allowed: false,
-    message:
-      /^Pod kube-system\/kube-vip shares the services lease kube-system\/plndr-svcs-lock with DaemonSet kube-system\/kv-arp/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      "Pod kube-system/kube-vip shares the services lease kube-system/plndr-svcs-lock with DaemonSet kube-system/kv-arp but takes other Services: only the lease holder serves, so one of them never does; set svc_leasename to a lease of its own",
   },
   {
     what: "a DaemonSet in another namespace with the default lease name (a different lease)",
@@ -417,6 +465,7 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-tenant", { ...ARP, lb_class_name: "example.com/other" }, { ns: "tenant" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "an update of an instance never clashes with itself",
@@ -428,6 +477,7 @@ export const WORKLOAD_CASES: WCase[] = [
       object: ds("kv-arp", { ...ARP, lb_class_name: "example.com/arp", vip_leaderelection: "true" }),
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "a pod of an existing DaemonSet is the same instance",
@@ -445,6 +495,7 @@ export const WORKLOAD_CASES: WCase[] = [
       } as never,
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "another mirror pod of the same static manifest (one instance)",
@@ -465,6 +516,7 @@ export const WORKLOAD_CASES: WCase[] = [
       ),
     },
     allowed: true,
+    rules: [],
   },
   {
     what: "exempted workloads still count as instances for others",
@@ -472,7 +524,9 @@ export const WORKLOAD_CASES: WCase[] = [
     instances: true,
     req: { object: ds("kv-new", { ...ARP, lb_class_name: "example.com/harvester", svc_leasename: "mine" }) },
     allowed: false,
-    message: /DaemonSet harvester-system\/kube-vip both take Services of class "example\.com\/harvester"/,
+    rules: ["kube-vip.lease-clash"],
+    denial:
+      'DaemonSet kube-system/kv-new and DaemonSet harvester-system/kube-vip both take Services of class "example.com/harvester" via lease kube-system/mine vs lease harvester-system/plndr-svcs-lock, so both announce the same VIPs; use one svc_leasename or separate classes',
   },
   // mirror pods: mirrorPods enforcement (warn) and the kubelet's directory
   {
@@ -483,8 +537,10 @@ export const WORKLOAD_CASES: WCase[] = [
       user: "system:node:cp3",
     },
     allowed: true,
-    warning:
-      /^static pod kube-system\/kv: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; fix its manifest on node cp3 \(usually in \/etc\/kubernetes\/manifests\)$/,
+    rules: ["kube-vip.claims"],
+    warnings: [
+      'static pod kube-system/kv: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; fix its manifest on node cp3 (usually in /etc/kubernetes/manifests)',
+    ],
   },
   // kube-vip-cloud-provider
   {
@@ -492,27 +548,32 @@ export const WORKLOAD_CASES: WCase[] = [
     policy: "mlb",
     req: { object: cloudProvider() },
     allowed: false,
-    message:
-      /^Deployment kube-system\/kube-vip-cloud-provider: kube-vip-cloud-provider allocates addresses for Services without a class, which MetalLB owns; set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"$/,
+    rules: ["kube-vip.cloud-provider"],
+    denial:
+      'Deployment kube-system/kube-vip-cloud-provider: kube-vip-cloud-provider allocates addresses for Services without a class, which MetalLB owns; set env KUBEVIP_ENABLE_LOADBALANCERCLASS "true"',
   },
   {
     what: "the cloud provider with its class",
     policy: "mlb",
     req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "true" }) },
     allowed: true,
+    rules: [],
   },
   {
     what: "the default cloud provider when kube-vip owns null",
     policy: "kv",
     req: { object: cloudProvider() },
     allowed: true,
+    rules: [],
   },
   {
     what: "the cloud provider with an unparseable switch",
     policy: "kv",
     req: { object: cloudProvider({ KUBEVIP_ENABLE_LOADBALANCERCLASS: "enabled" }) },
     allowed: false,
-    message: /KUBEVIP_ENABLE_LOADBALANCERCLASS is "enabled", which kube-vip-cloud-provider cannot parse/,
+    rules: ["kube-vip.boolean"],
+    denial:
+      'Deployment kube-system/kube-vip-cloud-provider: KUBEVIP_ENABLE_LOADBALANCERCLASS is "enabled", which kube-vip-cloud-provider cannot parse as a boolean: it exits at start; use "true" or "false"',
   },
   {
     what: "the cloud provider allocating for MetalLB's class",
@@ -524,6 +585,8 @@ export const WORKLOAD_CASES: WCase[] = [
       }),
     },
     allowed: false,
-    message: /KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "metallb", the class of MetalLB/,
+    rules: ["kube-vip.cloud-provider"],
+    denial:
+      'Deployment kube-system/kube-vip-cloud-provider: KUBEVIP_CUSTOM_LOADBALANCERCLASS_NAME is "metallb", the class of MetalLB; set it to "kube-vip.io/kube-vip-class"',
   },
-];
+]);

@@ -10,6 +10,7 @@ import { CLUSTER, viewOf } from "../helpers/cluster.js";
 import { judge } from "../helpers/judge.js";
 import { FIXTURES, ROOT } from "../helpers/paths.js";
 import { KUBEVIP_NULL, METALLB_NULL, policy } from "../helpers/policies.js";
+import { expectJudgement } from "./expected.js";
 import { INSTANCES, WORKLOAD_CASES, container } from "./workload-cases.js";
 
 const policies = {
@@ -24,10 +25,7 @@ describe("rules/workload: kube-vip workloads (§7.5)", () => {
   for (const c of WORKLOAD_CASES) {
     it(`${c.allowed ? "allows" : "denies"} ${c.what} [${c.policy === "kv" ? "kube-vip owns null" : "MetalLB owns null"}]`, () => {
       const j = judge(policies[c.policy], c.instances ? view : plain, c.req);
-      expect(j.allowed, j.message).to.equal(c.allowed);
-      if (c.message) expect(j.message).to.match(c.message);
-      if (c.warning) expect(j.warnings.join("\n")).to.match(c.warning);
-      if (c.allowed && !c.warning) expect(j.warnings, j.warnings.join("\n")).to.deep.equal([]);
+      expectJudgement(j, c);
       if (j.message) expect(j.message.length).to.be.at.most(320);
     });
   }
@@ -35,21 +33,31 @@ describe("rules/workload: kube-vip workloads (§7.5)", () => {
   it("kubeVip: off skips workloads; mirrorPods: deny denies mirror pods", () => {
     const off = policy(METALLB_NULL, (d) => (d.spec.enforcement = { kubeVip: "off" }));
     const bad = WORKLOAD_CASES[0].req;
-    expect(judge(off, view, bad)).to.deep.include({ allowed: true, warnings: [] });
+    expect(judge(off, view, bad)).to.deep.include({ allowed: true, warnings: [], rules: [] });
     const strictMirror = policy(METALLB_NULL, (d) => (d.spec.enforcement = { mirrorPods: "deny" }));
     const mirror = WORKLOAD_CASES.find((c) => c.what.startsWith("a mirror pod"))!;
     const j = judge(strictMirror, view, mirror.req);
     expect(j.allowed).to.equal(false);
-    expect(j.message).to.match(/on node cp3/);
+    expect(j.rules).to.deep.equal(["kube-vip.claims", "kube-vip.lease-clash"]);
+    expect(j.message).to.equal(
+      'static pod kube-system/kv: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; fix its manifest on node cp3 (usually in /etc/kubernetes/manifests) (+1 more)',
+    );
   });
 
   it("before the sync, claims and booleans are judged; clashes and pools wait (failureMode)", () => {
     const unsynced = new MemoryView({ workloads: "daemonsets" });
     const claim = judge(policies.mlb, unsynced, WORKLOAD_CASES[0].req);
-    expect(claim.message).to.match(/^DaemonSet kube-system\/kube-vip-ds: svc_enable is "true"/);
+    expect(claim.allowed).to.equal(false);
+    expect(claim.rules).to.deep.equal(["kube-vip.claims", "cluster-state"]);
+    expect(claim.message).to.equal(
+      'DaemonSet kube-system/kube-vip-ds: svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"; also: lbguard is starting and has not synced cluster state yet (waiting for daemonsets); retry in a few seconds',
+    );
     const ok = judge(policies.kv, unsynced, { object: WORKLOAD_CASES[2].req.object });
     expect(ok.allowed).to.equal(false);
-    expect(ok.message).to.match(/lbguard is starting/);
+    expect(ok.rules).to.deep.equal(["cluster-state"]);
+    expect(ok.message).to.equal(
+      "lbguard is starting and has not synced cluster state yet (waiting for daemonsets); retry in a few seconds",
+    );
   });
 
   it("re-checks an UPDATE only when the kube-vip containers change", () => {
