@@ -10,6 +10,7 @@ export const WEBHOOKS = {
   kubeVipConfig: "kube-vip-config.lbguard.dev",
   kubeVipWorkloads: "kube-vip-workloads.lbguard.dev",
   kubeVipSystemWorkloads: "kube-vip-system-workloads.lbguard.dev",
+  namespaces: "namespaces.lbguard.dev",
 } as const;
 
 /** Namespaces whose kube-vip workloads have their own webhook entry (deploy/base/webhooks.yaml). */
@@ -24,6 +25,8 @@ export function validatingWebhookFor(kind: string, namespace?: string): string {
       return WEBHOOKS.pools;
     case "ConfigMap":
       return WEBHOOKS.kubeVipConfig;
+    case "Namespace":
+      return WEBHOOKS.namespaces;
     default:
       return namespace !== undefined && SYSTEM_WORKLOAD_NAMESPACES.includes(namespace)
         ? WEBHOOKS.kubeVipSystemWorkloads

@@ -10,7 +10,15 @@ import { MetalLBEntry, parseMetalLBEntry } from "../addr/metallb.js";
 import { LabelSelector, Labels } from "../k8s/selector.js";
 import { KubeObject, MIRROR_ANNOTATION, WorkloadKind, apiGroup, isWorkloadKind } from "../k8s/object.js";
 export { MIRROR_ANNOTATION, apiGroup, isWorkloadKind, type WorkloadKind };
-import { assignedIPs, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
+import {
+  assignedIPs,
+  isLoadBalancer,
+  requestedIPs,
+  serviceClass,
+  stringMap,
+  MLB,
+  metallbAnnotation,
+} from "../k8s/service.js";
 import { CloudProviderConfig, KubeVipConfig, cloudProviderConfig, effectiveConfig } from "../kubevip/effective.js";
 import { imageKindOf, parseImage } from "../kubevip/image.js";
 
@@ -55,6 +63,8 @@ export interface ServiceRec {
   name: string;
   cls: string | null;
   addrs: ServiceAddr[];
+  /** MetalLB's sharing key (allow-shared-ip), when set */
+  share?: string;
 }
 
 export interface ConfigMapRec {
@@ -131,6 +141,8 @@ export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
   for (const a of assignedIPs(svc)) add(a.text, a.ip);
   for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip);
   rec.addrs = addrs.slice(); // exact length: a pushed-to array keeps spare slots
+  const share = metallbAnnotation(stringMap(o.metadata?.annotations), MLB.share, MLB.shareOld)?.value;
+  if (share) rec.share = share;
   return rec;
 }
 

@@ -44,6 +44,8 @@ export interface ClusterView {
     iv: Interval,
     fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void,
   ): void;
+  /** addresses of LoadBalancer Services of any class overlapping iv */
+  forEachServiceAddrAnyClass(iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void;
   configMap(namespace: string, name: string): ConfigMapRec | undefined;
   forEachConfigMapOverlap(namespace: string, name: string, iv: Interval, fn: (e: KubeVipEntry) => boolean | void): void;
   workloads(): Iterable<WorkloadRec>;
@@ -274,6 +276,14 @@ export class MemoryView implements ClusterView {
 
   service(namespace: string, name: string): ServiceRec | undefined {
     return this.servicesByKey.get(`${namespace}/${name}`);
+  }
+
+  forEachServiceAddrAnyClass(iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
+    let stop = false;
+    for (const idx of this.serviceIndex.values()) {
+      idx.forEachOverlap(iv, (e) => (stop = fn(e.value.svc, e.value) === true));
+      if (stop) return;
+    }
   }
 
   forEachServiceAddr(

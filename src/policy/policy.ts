@@ -41,10 +41,19 @@ interface NamespaceRule {
   allowed: ProviderName[];
 }
 
+/** How spec.namespaceAdmins names a group rather than a user. */
+const GROUP_PREFIX = "group:";
+
 export class PolicyError extends Error {
   constructor(public readonly problems: string[]) {
     super(problems.join("; "));
   }
+}
+
+/** The requester as the API server names it (AdmissionRequest.userInfo). */
+export interface Requester {
+  username?: string;
+  groups?: string[];
 }
 
 export const PROVIDER_TITLE: Record<ProviderName, string> = { metallb: "MetalLB", "kube-vip": "kube-vip" };
@@ -57,6 +66,10 @@ export class Policy {
   readonly failureMode: "closed" | "open";
   readonly exemptions: { namespace: string; name: string; kind?: string }[];
   readonly defaultProvider: ProviderName;
+  /** spec.namespaceAdmins split into usernames and the NAMEs of `group:NAME` entries */
+  readonly namespaceAdmins: { users: ReadonlySet<string>; groups: ReadonlySet<string> };
+  /** whether some spec.namespaces rule has a selector, i.e. labels can decide a namespace's provider */
+  readonly labelsDecide: boolean;
   private readonly rules: NamespaceRule[] = [];
   private readonly classOwner = new Map<string | null, ProviderName>();
   private readonly identityOwner = new Map<string, ProviderName>();
@@ -141,6 +154,17 @@ export class Policy {
         allowed: [...new Set(allowed)],
       });
     }
+    this.labelsDecide = this.rules.some((r) => r.selector !== undefined);
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    for (const [i, a] of s.namespaceAdmins.entries()) {
+      if (a.startsWith(GROUP_PREFIX)) {
+        const g = a.slice(GROUP_PREFIX.length);
+        if (!g) problems.push(`spec.namespaceAdmins[${i}]: "${a}" names no group; write group:NAME`);
+        else groups.add(g);
+      } else users.add(a);
+    }
+    this.namespaceAdmins = { users, groups };
     for (const [i, text] of s.reservedAddresses.entries()) {
       const iv = parseAddressSpec(text);
       if (typeof iv === "string") problems.push(`spec.reservedAddresses[${i}]: ${iv}`);
@@ -208,6 +232,18 @@ export class Policy {
       return { provider: r.provider, allowed: r.allowed, rule: i };
     }
     return { provider: this.defaultProvider, allowed: [this.defaultProvider], rule: -1 };
+  }
+
+  /** The selector of spec.namespaces[i], if that rule has one. */
+  namespaceSelector(i: number): LabelSelector | undefined {
+    return this.rules[i]?.selector;
+  }
+
+  /** Whether the requester is in spec.namespaceAdmins, by username or by a `group:NAME` entry. */
+  isNamespaceAdmin(who: Requester | undefined): boolean {
+    if (!who) return false;
+    if (who.username !== undefined && this.namespaceAdmins.users.has(who.username)) return true;
+    return (who.groups ?? []).some((g) => this.namespaceAdmins.groups.has(g));
   }
 
   enforcementOf(f: RuleFamily): Enforcement {

@@ -7,7 +7,7 @@ import { z } from "zod";
 export const POLICY_API_VERSION = "lbguard.dev/v1alpha1";
 export const PROVIDERS = ["metallb", "kube-vip"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-export const FAMILIES = ["services", "foreignWrites", "pools", "kubeVip", "mirrorPods"] as const;
+export const FAMILIES = ["services", "foreignWrites", "pools", "kubeVip", "mirrorPods", "namespaces"] as const;
 export type RuleFamily = (typeof FAMILIES)[number];
 export type Enforcement = "deny" | "warn" | "off";
 
@@ -79,6 +79,8 @@ export const policySchema = z.strictObject({
         }),
       )
       .default([]),
+    /** who may change the labels that decide a namespace's provider: usernames and `group:NAME` (§7.6) */
+    namespaceAdmins: z.array(z.string().min(1)).default(["group:system:masters"]),
     enforcement: z
       .strictObject({
         services: enforcement.default("deny"),
@@ -86,8 +88,16 @@ export const policySchema = z.strictObject({
         pools: enforcement.default("deny"),
         kubeVip: enforcement.default("deny"),
         mirrorPods: enforcement.default("warn"),
+        namespaces: enforcement.default("deny"),
       })
-      .default({ services: "deny", foreignWrites: "deny", pools: "deny", kubeVip: "deny", mirrorPods: "warn" }),
+      .default({
+        services: "deny",
+        foreignWrites: "deny",
+        pools: "deny",
+        kubeVip: "deny",
+        mirrorPods: "warn",
+        namespaces: "deny",
+      }),
     failureMode: z.enum(["closed", "open"]).default("closed"),
   }),
 });

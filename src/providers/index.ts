@@ -1,4 +1,5 @@
 /** The provider modules, by the name the policy uses for them. */
+import type { ClusterView } from "../cluster/view.js";
 import type { Policy, Provider, ProviderName } from "../policy/policy.js";
 import { kubeVip } from "./kubevip.js";
 import { metallb } from "./metallb.js";
@@ -16,6 +17,19 @@ export function moduleOf(p: Provider | ProviderName): ProviderModule {
 }
 
 /** The providers the policy declares other than `name`, each with its module. */
+/**
+ * The provider that owns Services of `cls`: the one whose policy class it is,
+ * else one whose running instances serve it (a provider owns the classes its
+ * instances claim; the declared class wins where they disagree).
+ */
+export function ownerOfClass(policy: Policy, view: ClusterView, cls: string | null | undefined): Provider | undefined {
+  const declared = policy.ownerOfClass(cls);
+  if (declared) return declared;
+  for (const p of Object.values(policy.providers))
+    if (p && moduleOf(p).servesUndeclaredClass?.(view, policy, cls ?? null)) return p;
+  return undefined;
+}
+
 export interface DeclaredProvider {
   provider: Provider;
   module: ProviderModule;

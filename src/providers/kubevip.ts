@@ -8,6 +8,7 @@ import { Interval, overlaps } from "../addr/interval.js";
 import type { WorkloadRec } from "../cluster/records.js";
 import type { ClusterView } from "../cluster/view.js";
 import { KV } from "../k8s/service.js";
+import { DEFAULT_CLASS, claimsClass } from "../kubevip/effective.js";
 import type { Policy } from "../policy/policy.js";
 import type { AddressOwner, Exclude, ProviderModule } from "./provider.js";
 
@@ -94,6 +95,18 @@ export const kubeVip: ProviderModule = {
       return out.length >= limit;
     });
     return out;
+  },
+
+  servesUndeclaredClass(view, policy, cls) {
+    const kv = policy.providers["kube-vip"];
+    if (!kv) return false;
+    // legacy class handling: kube-vip owning class-less Services also serves its default class
+    if (kv.loadBalancerClass === null && cls === DEFAULT_CLASS) return true;
+    for (const w of view.workloads()) {
+      for (const c of w.kubeVip) if (c.services.value && claimsClass(c.claims, cls)) return true;
+      for (const c of w.cloudProviders) if (claimsClass(c.claims, cls)) return true;
+    }
+    return false;
   },
 
   addressFix(_view, _policy, _place, other) {

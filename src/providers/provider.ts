@@ -73,6 +73,12 @@ export interface ProviderModule {
     place: ServicePlace | undefined,
     reqs: RequestedIP[],
   ): Finding[];
+  /**
+   * Whether this provider's running instances serve Services of `cls`, a
+   * class the policy declares for no provider (kube-vip in legacy class
+   * handling serves its default class besides class-less Services).
+   */
+  servesUndeclaredClass?(view: ClusterView, policy: Policy, cls: string | null): boolean;
   /** the configuration change that makes this provider's controller leave Services of `cls` alone */
   stopWritingFix(self: Provider, cls: string | null, user: string): string;
 }

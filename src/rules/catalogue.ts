@@ -26,8 +26,27 @@ const table: [string, RuleFamily, number, string][] = [
     "a request MetalLB itself refuses (both spec.loadBalancerIP and the annotation, two IPs of one family)",
   ],
   ["service.reserved-address", "services", 1, "a requested address in reservedAddresses"],
+  [
+    "service.control-plane-vip",
+    "services",
+    1,
+    "a requested control-plane VIP (kube-proxy would send API-server traffic to the Service)",
+  ],
   ["service.allowed-class", "services", 2, "a class whose provider the namespace may not use"],
   ["service.foreign-address", "services", 3, "a requested address in another provider's address space"],
+  [
+    "service.address-in-use",
+    "services",
+    3,
+    "an address another Service requests or holds, unless its provider shares it",
+  ],
+  ["service.external-ip", "services", 3, "an externalIP in a provider's address space or reserved (CVE-2020-8554)"],
+  [
+    "service.status-address",
+    "services",
+    0,
+    "status.loadBalancer.ingress written with another owner's or a reserved address",
+  ],
   ["service.foreign-annotation", "services", 4, "a request annotation of the provider that does not serve the Service"],
   ["service.metallb-pool", "services", 5, "a MetalLB request no pool admitting the Service can satisfy"],
   // Writes by another provider's identity
@@ -64,6 +83,13 @@ const table: [string, RuleFamily, number, string][] = [
     "two kube-vip instances that would both serve, or never serve, the same Services",
   ],
   ["kube-vip.unverifiable", "kubeVip", 4, "configuration lbguard cannot read that could change a decision (warning)"],
+  // Namespaces
+  [
+    "namespace.relabel",
+    "namespaces",
+    0,
+    "labels that change a namespace's provider or allowedProviders, set by someone not in namespaceAdmins",
+  ],
   // the view
   ["cluster-state", "services", 99, "a decision that needs cluster state lbguard has not synced yet (failureMode)"],
 ];

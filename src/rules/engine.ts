@@ -11,13 +11,21 @@ import type { Policy, RuleFamily } from "../policy/policy.js";
 import { fieldsChanged } from "./fields.js";
 import type { Check, KindModule } from "./kind.js";
 import { configMapKind } from "./kubevip-configmap.js";
+import { namespaceKind } from "./namespace.js";
 import { poolKind } from "./pool.js";
 import { serviceKind } from "./service.js";
 import { Finding, Mutation, RuleContext, Verdict, finding } from "./types.js";
 import { appsKind, podKind } from "./workload.js";
 
 /** The table of admitted kinds. */
-export const KIND_MODULES: readonly KindModule[] = [serviceKind, poolKind, configMapKind, podKind, appsKind];
+export const KIND_MODULES: readonly KindModule[] = [
+  serviceKind,
+  poolKind,
+  configMapKind,
+  podKind,
+  appsKind,
+  namespaceKind,
+];
 
 const byKind = new Map<string, KindModule>();
 for (const m of KIND_MODULES) for (const k of m.kinds) byKind.set(`${m.group}/${k}`, m);

@@ -7,9 +7,29 @@
 import { pointInterval } from "../addr/interval.js";
 import { clip } from "../k8s/text.js";
 import type { KubeObject } from "../k8s/object.js";
-import { KV, MLB, ServiceLike, isLoadBalancer, requestedIPs, serviceClass, stringMap } from "../k8s/service.js";
+import { parseIP } from "../addr/ip.js";
+import {
+  KV,
+  MLB,
+  ServiceLike,
+  assignedIPs,
+  isLoadBalancer,
+  metallbAnnotation,
+  requestedIPs,
+  serviceClass,
+  stringMap,
+} from "../k8s/service.js";
 import type { Provider } from "../policy/policy.js";
-import { PROVIDER_MODULES, moduleOf, othersThan } from "../providers/index.js";
+import type { IP } from "../addr/ip.js";
+import type { ServiceRec } from "../cluster/records.js";
+import {
+  AddressOwner,
+  PROVIDER_MODULES,
+  controlPlaneVIPs,
+  moduleOf,
+  ownerOfClass,
+  othersThan,
+} from "../providers/index.js";
 import type { FieldSpec } from "./fields.js";
 import { foreignWrites } from "./foreign-writes.js";
 import type { KindModule } from "./kind.js";
@@ -89,7 +109,7 @@ export function validateService(ctx: RuleContext): Finding[] {
   const name = objectName(req, req.object);
   const subject: ObjectRef = { kind: "Service", namespace: ns, name };
   const cls = serviceClass(svc) ?? (req.operation === "UPDATE" ? serviceClass(old) : null);
-  const owner = policy.ownerOfClass(cls);
+  const owner = ownerOfClass(policy, view, cls);
   const ann = stringMap(svc.metadata?.annotations);
   const out: Finding[] = [];
   const reqs = requestedIPs(svc);
@@ -186,6 +206,18 @@ export function validateService(ctx: RuleContext): Finding[] {
     }
   }
 
+  // Addresses no Service may take, whoever owns it: a control-plane VIP, another Service's address.
+  for (const r of reqs) {
+    if (!r.ip || r.dhcp) continue;
+    const key = ipKey(r.ip);
+    if (foreign.has(key) || seen.has(key)) continue;
+    const f = untakable(ctx, subject, owner, svc, r.ip, r.text, r.source);
+    if (f) {
+      if (f.severity === "deny") foreign.add(key);
+      out.push(f);
+    }
+  }
+
   out.push(...foreignAnnotations(subject, owner, ann));
 
   // The owner's own checks; an address already refused (reserved, another provider's) is not reported again.
@@ -193,6 +225,182 @@ export function validateService(ctx: RuleContext): Finding[] {
     const refused = (r: (typeof reqs)[number]) => !!r.ip && (foreign.has(ipKey(r.ip)) || seen.has(ipKey(r.ip)));
     const rest = foreign.size || seen.size ? reqs.filter((r) => !refused(r)) : reqs;
     out.push(...ownerModule.ownServiceChecks(ctx, subject, svc, place, rest));
+  }
+  return out;
+}
+
+/**
+ * An address no Service may request, whoever owns it: a control-plane VIP
+ * (kube-proxy would send API-server traffic to the Service's pods), or an
+ * address another Service requests or holds, unless its provider shares it
+ * (MetalLB: both carry the same allow-shared-ip key; kube-vip shares a VIP
+ * between Services: a warning naming the other Service).
+ */
+function untakable(
+  ctx: RuleContext,
+  subject: ObjectRef,
+  owner: Provider,
+  svc: ServiceLike,
+  ip: IP,
+  text: string,
+  field: string,
+): Finding | undefined {
+  const { view, policy } = ctx;
+  const iv = pointInterval(ip);
+  const vips: AddressOwner[] = [];
+  controlPlaneVIPs(view, policy, iv, {}, vips, 1);
+  if (vips.length)
+    return finding(
+      "service.control-plane-vip",
+      subject,
+      `${text} is ${vips[0].what}; kube-proxy would send the API server's traffic to this Service's pods`,
+      "request another address",
+      { field, related: vips[0].ref ? [vips[0].ref] : [] },
+    );
+  const share = metallbAnnotation(stringMap(svc.metadata?.annotations), MLB.share, MLB.shareOld)?.value;
+  let hit: ServiceRec | undefined;
+  view.forEachServiceAddrAnyClass(iv, (other) => {
+    if (other.namespace === subject.namespace && other.name === subject.name) return false;
+    hit = other;
+    return true;
+  });
+  if (!hit) return undefined;
+  const other = hit as ServiceRec;
+  const otherOwner = ownerOfClass(policy, view, other.cls);
+  const related = [{ kind: "Service", namespace: other.namespace, name: other.name }];
+  if (otherOwner?.name === owner.name) {
+    if (owner.name === "metallb" && share && other.share === share) return undefined;
+    if (owner.name === "kube-vip")
+      return finding(
+        "service.address-in-use",
+        subject,
+        `${text} is also the address of Service ${other.namespace}/${other.name}; kube-vip will share the VIP between them`,
+        "request another address unless both Services are meant to share it",
+        { field, related, severity: "warn" },
+      );
+  }
+  return finding(
+    "service.address-in-use",
+    subject,
+    `${text} is in use by Service ${other.namespace}/${other.name}${otherOwner ? ` (${otherOwner.title})` : ""}`,
+    owner.name === "metallb" && otherOwner?.name === "metallb"
+      ? `request another address, or give both Services the same ${MLB.share} key`
+      : "request another address",
+    { field, related },
+  );
+}
+
+/** `in MetalLB's address space (IPAddressPool metallb-system/gold: 10.0.5.0/24)` */
+function spacePhrase(title: string, o: AddressOwner): string {
+  if (o.kind === "reserved") return `reserved (reservedAddresses ${o.entry})`;
+  if (o.kind === "cp-vip") return `${o.what}`;
+  if (o.kind === "service") return `in use by ${title} ${o.what}`;
+  return `in ${title}'s address space (${o.what}: ${o.entry})`;
+}
+
+/**
+ * spec.externalIPs: kube-proxy accepts traffic for them on every node, so a
+ * Service of any type can capture another owner's address this way
+ * (CVE-2020-8554, docs/controllers.md S2). Each must lie outside every
+ * provider's address space and reservedAddresses.
+ */
+export function validateExternalIPs(ctx: RuleContext): Finding[] {
+  const { req, view, policy } = ctx;
+  const svc = asService(req.object);
+  const ips = (svc?.spec as { externalIPs?: unknown } | undefined)?.externalIPs;
+  if (!Array.isArray(ips) || !ips.length) return [];
+  const subject: ObjectRef = {
+    kind: "Service",
+    namespace: objectNamespace(req, req.object),
+    name: objectName(req, req.object),
+  };
+  if (!ctx.stateReady) {
+    ctx.needState("address ownership");
+    return [];
+  }
+  const out: Finding[] = [];
+  const self = { service: { namespace: subject.namespace!, name: subject.name } };
+  for (const text of ips) {
+    if (typeof text !== "string") continue;
+    const ip = parseIP(text.trim());
+    if (!ip) continue; // the API server refuses what is not an IP
+    const iv = pointInterval(ip);
+    let o: { title: string; owner: AddressOwner } | undefined;
+    const res = reservedOwner(policy, iv);
+    if (res) o = { title: "", owner: res };
+    for (const m of Object.values(PROVIDER_MODULES)) {
+      if (o) break;
+      const hit = m.addressOwners(view, policy, iv, self, 1)[0];
+      if (hit) o = { title: m.title, owner: hit };
+    }
+    if (!o) continue;
+    out.push(
+      finding(
+        "service.external-ip",
+        subject,
+        `externalIP ${text} is ${spacePhrase(o.title, o.owner)}; kube-proxy would capture its traffic on every node (CVE-2020-8554)`,
+        "remove it from spec.externalIPs",
+        { field: "spec.externalIPs", related: o.owner.ref ? [o.owner.ref] : [] },
+      ),
+    );
+    if (out.length >= 4) break;
+  }
+  return out;
+}
+
+/**
+ * A services/status write, whoever makes it: kube-vip adopts the addresses
+ * in status.loadBalancer.ingress (docs/controllers.md K7), so status may only
+ * carry addresses of the Service's owner; reservedAddresses never. The
+ * providers' own identities are also judged by the foreign-write rule.
+ */
+export function validateStatus(ctx: RuleContext): Finding[] {
+  const { req, view, policy } = ctx;
+  const svc = asService(req.object);
+  if (!svc) return [];
+  const old = asService(req.oldObject);
+  const before = new Set(old ? assignedIPs(old).map((a) => ipKey(a.ip)) : []);
+  const fresh = assignedIPs(svc).filter((a) => !before.has(ipKey(a.ip)));
+  if (!fresh.length) return [];
+  const subject: ObjectRef = {
+    kind: "Service",
+    namespace: objectNamespace(req, req.object),
+    name: objectName(req, req.object),
+  };
+  const cls = serviceClass(svc) ?? serviceClass(old);
+  const owner = ownerOfClass(policy, view, cls);
+  // another provider's controller writing status is refused by foreign-write already, with its fix
+  const writer = policy.providerOfIdentity(req.userInfo?.username);
+  if (writer && owner && writer.name !== owner.name && policy.enforcementOf("foreignWrites") === "deny") return [];
+  const out: Finding[] = [];
+  const self = { service: { namespace: subject.namespace!, name: subject.name } };
+  for (const a of fresh) {
+    const iv = pointInterval(a.ip);
+    const res = reservedOwner(policy, iv);
+    let hit: { title: string; owner: AddressOwner } | undefined = res ? { title: "", owner: res } : undefined;
+    if (!hit && owner) {
+      if (!ctx.stateReady) {
+        ctx.needState("address ownership");
+        continue;
+      }
+      for (const { module: m } of othersThan(policy, owner.name)) {
+        const o = m.addressOwners(view, policy, iv, self, 1)[0];
+        if (o) {
+          hit = { title: m.title, owner: o };
+          break;
+        }
+      }
+    }
+    if (!hit) continue;
+    out.push(
+      finding(
+        "service.status-address",
+        subject,
+        `status.loadBalancer.ingress ${a.text} is ${spacePhrase(hit.title, hit.owner)}${owner ? `, but ${owner.title} owns this Service` : ""}`,
+        owner ? `write only ${owner.title}'s addresses to its status` : "write another address",
+        { field: "status.loadBalancer.ingress", related: hit.owner.ref ? [hit.owner.ref] : [] },
+      ),
+    );
   }
   return out;
 }
@@ -239,6 +447,21 @@ export const serviceKind: KindModule = {
     {
       family: "services",
       operations: ["CREATE", "UPDATE"],
+      fields: [{ path: ["spec", "externalIPs"] }],
+      rules: ["service.external-ip"],
+      validate: validateExternalIPs,
+    },
+    {
+      family: "services",
+      operations: ["UPDATE"],
+      subResources: ["status"],
+      fields: [{ path: ["status", "loadBalancer"] }],
+      rules: ["service.status-address"],
+      validate: validateStatus,
+    },
+    {
+      family: "services",
+      operations: ["CREATE", "UPDATE"],
       fields: SERVICE_FIELDS,
       rules: [
         "service.invalid-address",
@@ -246,6 +469,8 @@ export const serviceKind: KindModule = {
         "service.reserved-address",
         "service.allowed-class",
         "service.foreign-address",
+        "service.control-plane-vip",
+        "service.address-in-use",
         "service.foreign-annotation",
         "service.metallb-pool",
       ],

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, renameSync, symlinkSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import YAML from "yaml";
 import { parsePolicy } from "../../src/policy/load.js";
 import { PolicyError } from "../../src/policy/policy.js";
 import { PolicySource } from "../../src/policy/source.js";
@@ -107,6 +108,28 @@ describe("policy: loading and validation", () => {
       /matchExpressions\[0\]\.operator/,
     ],
     ["a wrong kind", (d) => (d.kind = "Policy"), /kind: must be "OwnershipPolicy"/],
+    ["a typo of namespaceAdmins", (d) => (d.spec.namespaceAdmin = ["bob"]), /spec: unknown field "namespaceAdmin"/],
+    [
+      "a namespaceAdmins entry that is not a list",
+      (d) => (d.spec.namespaceAdmins = "group:system:masters"),
+      /spec\.namespaceAdmins: /,
+    ],
+    ["an empty namespaceAdmins entry", (d) => (d.spec.namespaceAdmins = [""]), /spec\.namespaceAdmins\[0\]/],
+    [
+      "a group: entry without a group",
+      (d) => (d.spec.namespaceAdmins = ["bob", "group:"]),
+      /spec\.namespaceAdmins\[1\]: "group:" names no group; write group:NAME/,
+    ],
+    [
+      "a bad namespaces enforcement value",
+      (d) => (d.spec.enforcement = { namespaces: "block" }),
+      /spec\.enforcement\.namespaces: must be "deny" or "warn" or "off"/,
+    ],
+    [
+      "an unknown enforcement family",
+      (d) => (d.spec.enforcement = { namespace: "warn" }),
+      /spec\.enforcement: unknown field "namespace"/,
+    ],
   ];
   for (const [what, edit, re] of bad) {
     it(`rejects ${what} and points at the field`, () => {
@@ -138,6 +161,49 @@ describe("policy: loading and validation", () => {
     // labels unknown before the sync: a selector rule cannot be decided
     expect(p.resolveNamespace("shop", undefined)).to.equal(undefined);
     expect(p.resolveNamespace("kube-system", undefined)?.provider).to.equal("kube-vip");
+  });
+});
+
+describe("policy: namespaceAdmins and the namespaces family (§7.6)", () => {
+  it("defaults to group:system:masters and namespaces: deny", () => {
+    const p = policy();
+    expect(p.enforcementOf("namespaces")).to.equal("deny");
+    expect(policy(KUBEVIP_NULL, (d) => (d.spec.enforcement = { pools: "warn" })).enforcementOf("namespaces")).to.equal(
+      "deny",
+    );
+    expect(p.isNamespaceAdmin({ username: "kubernetes-admin", groups: ["system:masters"] })).to.equal(true);
+    expect(p.isNamespaceAdmin({ username: "system:masters", groups: ["system:authenticated"] })).to.equal(false);
+    expect(p.isNamespaceAdmin({ username: "alice" })).to.equal(false);
+    expect(p.isNamespaceAdmin(undefined)).to.equal(false);
+  });
+
+  it("matches usernames and group:NAME entries", () => {
+    const p = policy(KUBEVIP_NULL, (d) => {
+      d.spec.namespaceAdmins = ["system:serviceaccount:flux-system:kustomize-controller", "group:platform"];
+      d.spec.enforcement = { namespaces: "warn" };
+    });
+    expect(p.enforcementOf("namespaces")).to.equal("warn");
+    expect(p.isNamespaceAdmin({ username: "system:serviceaccount:flux-system:kustomize-controller" })).to.equal(true);
+    expect(p.isNamespaceAdmin({ username: "carol", groups: ["platform"] })).to.equal(true);
+    expect(p.isNamespaceAdmin({ username: "platform" })).to.equal(false);
+    expect(p.isNamespaceAdmin({ username: "root", groups: ["system:masters"] })).to.equal(false);
+  });
+
+  it("knows whether labels can decide a namespace: only with a selector rule", () => {
+    expect(policy().labelsDecide).to.equal(true);
+    expect(policy(METALLB_NULL).labelsDecide).to.equal(false);
+    expect(policy().namespaceSelector(1)).to.deep.equal({ matchLabels: { "lbguard.dev/provider": "kube-vip" } });
+    expect(policy().namespaceSelector(0)).to.equal(undefined);
+  });
+
+  it("accepts the example policies, which leave namespaceAdmins at its default", () => {
+    for (const f of ["examples/policy.yaml", "deploy/policy.yaml"]) {
+      const text = readFileSync(join(ROOT, f), "utf8");
+      const doc = f.startsWith("deploy/") ? (YAML.parse(text).data["policy.yaml"] as string) : text;
+      const p = parsePolicy(doc, f);
+      expect(p.isNamespaceAdmin({ groups: ["system:masters"] }), f).to.equal(true);
+      expect(p.enforcementOf("namespaces"), f).to.equal("deny");
+    }
   });
 });
 

@@ -43,6 +43,9 @@ export class PoolOverlayView implements ClusterView {
   service(namespace: string, name: string): ServiceRec | undefined {
     return this.base.service(namespace, name);
   }
+  forEachServiceAddrAnyClass(iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
+    this.base.forEachServiceAddrAnyClass(iv, fn);
+  }
   forEachServiceAddr(
     cls: string | null,
     iv: Interval,
