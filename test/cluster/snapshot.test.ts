@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadSnapshot, SnapshotSource } from "../../src/cluster/sources/snapshot.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { FIXTURES, ROOT } from "../helpers/paths.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("cluster/snapshot: state from files", () => {
   it("reads the example cluster: lists, multi-document files, every kind the view uses", () => {
@@ -76,8 +77,8 @@ describe("cluster/snapshot: state from files", () => {
       const before = src.holder.current;
       expect(before.namespace("one")).to.not.equal(undefined);
       writeFileSync(join(dir, "ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: two}\n");
-      const until = Date.now() + 5000;
-      while (reloads === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => reloads > 0, { what: "the reload after the file changed" });
+      expect(reloads).to.equal(1);
       expect(src.holder.current).to.not.equal(before);
       expect(src.holder.current.namespace("two")).to.not.equal(undefined);
       expect(src.holder.current.namespace("one")).to.equal(undefined);

@@ -101,6 +101,7 @@ export class FakeApiServer {
   readonly crds = new Set<string>(["ipaddresspools.metallb.io"]);
   readonly requests: RequestRecord[] = [];
   listDelayMs: Record<string, number> = {};
+  private readonly held = new Map<string, (() => void)[]>(); // resource → lists waiting for release
   /** how often BOOKMARKs go out to watches that asked for them */
   bookmarkMs = 500;
   port = 0;
@@ -153,6 +154,27 @@ export class FakeApiServer {
       n++;
     }
     return n;
+  }
+
+  /**
+   * Lists of `resource` (e.g. "services") get no answer until the returned
+   * function is called: a slow API server whose slowness does not depend on
+   * the clock, so a test sees the state "not listed yet" for as long as it
+   * needs. Releasing answers the waiting lists from the data as it is then.
+   */
+  holdLists(resource: string): () => void {
+    if (!RESOURCES.some((r) => r.resource === resource)) throw new Error(`fake apiserver does not serve ${resource}`);
+    if (!this.held.has(resource)) this.held.set(resource, []);
+    return () => {
+      const waiting = this.held.get(resource) ?? [];
+      this.held.delete(resource);
+      for (const answer of waiting) answer();
+    };
+  }
+
+  /** How many lists of `resource` wait on a hold now. */
+  heldLists(resource: string): number {
+    return this.held.get(resource)?.length ?? 0;
   }
 
   /** Forget the event history: watches from an older resourceVersion now get 410 Gone. */
@@ -360,9 +382,12 @@ export class FakeApiServer {
       else return this.json(res, 400, status(400, "BadRequest", `field label not supported: ${f}`));
     }
     if (query.watch === "true" || query.watch === "1") return this.watch(res, r.res, ns, name, query);
+    const answer = () => this.list(res, r.res, ns, name, query);
+    const held = this.held.get(r.res.resource);
+    if (held) return void held.push(answer);
     const delay = this.listDelayMs[r.res.resource] ?? 0;
-    if (delay) setTimeout(() => this.list(res, r.res, ns, name, query), delay);
-    else this.list(res, r.res, ns, name, query);
+    if (delay) setTimeout(answer, delay);
+    else answer();
   }
 
   private list(
