@@ -52,7 +52,7 @@ function goDtoi(s: string): number | null {
 }
 
 export interface ParsedCIDR {
-  /** The network as lbguard models it (IPv4-mapped prefixes longer than /96 are IPv4). */
+  /** The network as lbguard models it (IPv4-mapped prefixes of /96 and longer are IPv4). */
   iv: Interval;
   /** prefix length within iv's family */
   prefix: number;
@@ -61,9 +61,10 @@ export interface ParsedCIDR {
 /**
  * Go net.ParseCIDR: no trimming, bare IPs rejected, host bits masked, prefix
  * length 0..32 for IPv4 text and 0..128 for IPv6 text. An IPv6-text prefix
- * inside ::ffff:0:0/96 that is longer than /96 is IPv4 (Go's To4 succeeds on
- * the masked network); /96 and shorter stay IPv6 (MetalLB then compares mask
- * lengths across families and never finds an overlap with IPv4 entries).
+ * inside ::ffff:0:0/96 of /96 or longer is IPv4, as MetalLB classifies it
+ * (ipfamily.ForCIDR: To4 succeeds on the masked network) and as Go's
+ * IPNet.Contains matches it: /96 is all of IPv4, /120 a /24. Shorter
+ * prefixes mask the ffff away and stay IPv6 (docs/controllers.md M3).
  */
 export function parseGoCIDR(s: string): ParsedCIDR | null {
   if (typeof s !== "string") return null;
@@ -82,7 +83,7 @@ export function parseGoCIDR(s: string): ParsedCIDR | null {
   if (n > 128) return null;
   if (ip.fam === 4) {
     // IPv4-mapped IPv6 text
-    if (n > 96) return { iv: prefixInterval(4, ip.v, n - 96), prefix: n - 96 };
+    if (n >= 96) return { iv: prefixInterval(4, ip.v, n - 96), prefix: n - 96 };
     const v16 = (0xffffn << 32n) | ip.v;
     return { iv: prefixInterval(6, v16, n), prefix: n };
   }

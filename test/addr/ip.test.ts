@@ -74,12 +74,16 @@ describe("addr/interval: Go net.ParseCIDR and friends", () => {
     expect(parseGoCIDR("2001:db8::/129")).to.equal(null);
   });
 
-  it("treats IPv4-mapped prefixes longer than /96 as IPv4, /96 and shorter as IPv6", () => {
+  it("treats IPv4-mapped prefixes of /96 and longer as IPv4 (/96 is all of IPv4), shorter ones as IPv6", () => {
     const a = parseGoCIDR("::ffff:10.0.0.0/120")!;
     expect(a.iv.fam).to.equal(4);
     expect(formatInterval(a.iv)).to.equal("10.0.0.0/24");
     const b = parseGoCIDR("::ffff:0:0/96")!;
-    expect(b.iv.fam).to.equal(6);
+    expect(b.iv.fam).to.equal(4);
+    expect(formatInterval(b.iv)).to.equal("0.0.0.0/0");
+    expect(formatInterval(parseGoCIDR("::ffff:0.0.0.0/96")!.iv)).to.equal("0.0.0.0/0");
+    const c = parseGoCIDR("::ffff:0:0/80")!;
+    expect(c.iv.fam).to.equal(6);
   });
 
   it("summarizes ranges into CIDRs as ipaddr.Summarize does", () => {

@@ -8,6 +8,7 @@ import { FIXTURES } from "../helpers/paths.js";
 import { KUBEVIP_NULL } from "../helpers/policies.js";
 import { startTestServer, TestServer } from "../helpers/server.js";
 import { CM_CASES, Case, EXTRA, POOL_CASES, pool } from "../rules/pool-cases.js";
+import { STRICTER_THAN_METALLB } from "../rules/pool.test.js";
 
 function runOverHttps(title: string, cases: Case[]) {
   describe(title, () => {
@@ -51,7 +52,9 @@ describe("protocol: MetalLB's overlap scenarios over HTTPS (earlier pools as clu
       try {
         const last = sc.pools[sc.pools.length - 1];
         const j = await judgeHttps(s.post, { object: pool(last.name, last.addresses) });
-        expect(j.allowed, j.message).to.equal(!sc.error);
+        const stricter = STRICTER_THAN_METALLB[i + 1];
+        expect(j.allowed, j.message).to.equal(!sc.error && !stricter);
+        if (stricter) expect(j.message).to.equal(stricter[1]);
       } finally {
         await s.stop();
       }
