@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { createCA, issueServing } from "../../src/certs/forge.js";
 import { plan, serviceNames } from "../../src/certs/plan.js";
 import { FakeApiServer } from "../fake/apiserver.js";
-import { CLI, ROOT } from "../helpers/paths.js";
+import { CLI, ROOT, deployFile } from "../helpers/paths.js";
 
 const NAMES = serviceNames("lbguard", "lbguard-system");
 const DAY = 86_400_000;
@@ -92,7 +92,7 @@ describe("lbguard certs against a fake API server", function () {
   let fake: FakeApiServer;
   let kubeconfig: string;
   const args = () => ["--kubeconfig", kubeconfig, "--namespace", "lbguard-system", "--service", "lbguard", "--secret", "lbguard-tls", "--webhook-config", "lbguard"];
-  const webhookDocs = YAML.parseAllDocuments(readFileSync(join(ROOT, "deploy/webhooks.yaml"), "utf8")).map((d) => d.toJS());
+  const webhookDocs = YAML.parseAllDocuments(readFileSync(deployFile("webhooks.yaml"), "utf8")).map((d) => d.toJS());
   const count = (kind: string) => webhookDocs.find((d) => d?.kind === kind).webhooks.length as number;
   const validating = count("ValidatingWebhookConfiguration");
   const mutating = count("MutatingWebhookConfiguration");

@@ -93,7 +93,7 @@ describe("cluster/live: informers against a list/watch API server", function () 
       ["services", 1],
       ["ipaddresspools", 1],
       ["configmap", 1],
-      ["pods/kube-system", 1],
+      ["pods", 1],
     ]);
     // lists are paginated consistent reads; watches ask for bookmarks from the list's resourceVersion
     const lists = fake.requests.filter((r) => r.path === "/api/v1/services" && !r.query.watch);

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 
@@ -7,3 +8,9 @@ export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SHARED = process.env.LBGUARD_SHARED ?? resolve(ROOT, "../shared");
 export const FIXTURES = join(SHARED, "fixtures");
 export const CLI = join(ROOT, "dist/src/cli/main.js");
+
+/** A file of the deploy base (deploy/base/, or deploy/ before the layout moved). */
+export function deployFile(name: string): string {
+  const base = join(ROOT, "deploy/base", name);
+  return existsSync(base) ? base : join(ROOT, "deploy", name);
+}

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { mkdtempSync, renameSync, symlinkSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import YAML from "yaml";
 import { parsePolicy } from "../../src/policy/load.js";
 import { PolicyError } from "../../src/policy/policy.js";
@@ -9,7 +9,7 @@ import { PolicySource } from "../../src/policy/source.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { KUBEVIP_NULL, METALLB_NULL, policy } from "../helpers/policies.js";
-import { ROOT } from "../helpers/paths.js";
+import { ROOT, deployFile } from "../helpers/paths.js";
 
 function problems(fn: () => unknown): string[] {
   try {
@@ -197,7 +197,7 @@ describe("policy: namespaceAdmins and the namespaces family (§7.6)", () => {
   });
 
   it("accepts the example policies, which leave namespaceAdmins at its default", () => {
-    for (const f of ["examples/policy.yaml", "deploy/policy.yaml"]) {
+    for (const f of ["examples/policy.yaml", relative(ROOT, deployFile("policy.yaml"))]) {
       const text = readFileSync(join(ROOT, f), "utf8");
       const doc = f.startsWith("deploy/") ? (YAML.parse(text).data["policy.yaml"] as string) : text;
       const p = parsePolicy(doc, f);

@@ -69,12 +69,10 @@ export function resourcesFor(policy: Policy): ResourceSpec[] {
       fieldSelector: `metadata.name=${cm.name}`,
       slim: slimConfigMap,
     });
-  // kube-vip runs as static pods and DaemonSets in a few namespaces: its own and the exempted ones
-  const podNamespaces = new Set<string>(["kube-system"]);
-  if (policy.kubeVip) podNamespaces.add(policy.kubeVip.namespace);
-  for (const e of policy.exemptions) podNamespaces.add(e.namespace);
-  for (const ns of [...podNamespaces].sort())
-    out.push({ key: `pods/${ns}`, path: `/api/v1/namespaces/${ns}/pods`, slim: slimPod });
+  // kube-vip can run as a Pod in any namespace and under any owner (a tenant's Pod, a Job): every
+  // Pod is watched. No label or field selector singles out kube-vip images, so the slim function
+  // keeps nothing of a Pod without a kube-vip container and the informer holds only a stub of it.
+  out.push({ key: "pods", path: "/api/v1/pods", slim: slimPod });
   return out;
 }
 
