@@ -148,6 +148,8 @@ export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
 
 interface PodSpecLike {
   containers?: unknown;
+  initContainers?: unknown;
+  ephemeralContainers?: unknown;
   automountServiceAccountToken?: unknown;
   serviceAccountName?: unknown;
   serviceAccount?: unknown;
@@ -189,20 +191,29 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
   const name = str(o.metadata?.name) || str(o.metadata?.generateName);
   const ps = podSpecOf(o);
   if (!ps) return undefined;
-  const containers = Array.isArray(ps.containers) ? ps.containers : [];
   const kubeVip: KubeVipConfig[] = [];
   const cloudProviders: CloudProviderConfig[] = [];
   const ann = stringMap(o.metadata?.annotations);
   const isMirror = kind === "Pod" && Object.prototype.hasOwnProperty.call(ann, MIRROR_ANNOTATION);
   const ctx = { namespace, tokenMounted: tokenMounted(o, ps, isMirror) };
-  for (const c of containers) {
-    if (!c || typeof c !== "object") continue;
-    const image = (c as { image?: unknown }).image;
-    if (typeof image !== "string" || !image.includes("kube-vip")) continue;
-    const ref = parseImage(image);
-    const k = imageKindOf(ref);
-    if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx, ref));
-    else if (k === "cloud-provider") cloudProviders.push(cloudProviderConfig(c));
+  // What runs (docs/controllers.md S3): containers, every init container (a
+  // native sidecar, or a plain one whose manager never exits) and ephemeral
+  // containers (added through pods/ephemeralcontainers).
+  for (const [containerKind, list] of [
+    ["container", ps.containers],
+    ["initContainer", ps.initContainers],
+    ["ephemeralContainer", ps.ephemeralContainers],
+  ] as const) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (!c || typeof c !== "object") continue;
+      const image = (c as { image?: unknown }).image;
+      if (typeof image !== "string" || !image.includes("kube-vip")) continue;
+      const ref = parseImage(image);
+      const k = imageKindOf(ref);
+      if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx, ref, { containerKind }));
+      else if (k === "cloud-provider") cloudProviders.push(cloudProviderConfig(c, containerKind));
+    }
   }
   if (!kubeVip.length && !cloudProviders.length) return undefined;
   let mirror: WorkloadRec["mirror"];

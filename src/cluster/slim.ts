@@ -71,9 +71,9 @@ export function slimConfigMap(o: Obj): KubeObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(o), data: pick(o.data, isAddressKey) ?? {} };
 }
 
-function slimPodSpec(ps: Obj | undefined): Obj | undefined {
-  if (!ps) return undefined;
-  const containers = (Array.isArray(ps.containers) ? ps.containers : [])
+/** The kube-vip containers of a list, with only what src/kubevip reads. */
+function slimContainers(list: unknown): Obj[] {
+  return (Array.isArray(list) ? list : [])
     .filter((c: Obj) => kubeVipImageKind(c?.image))
     .map((c: Obj) => ({
       name: c.name,
@@ -83,7 +83,15 @@ function slimPodSpec(ps: Obj | undefined): Obj | undefined {
       env: c.env,
       envFrom: c.envFrom,
     }));
-  if (!containers.length) return undefined;
+}
+
+function slimPodSpec(ps: Obj | undefined): Obj | undefined {
+  if (!ps) return undefined;
+  // every container that runs counts (docs/controllers.md S3)
+  const containers = slimContainers(ps.containers);
+  const initContainers = slimContainers(ps.initContainers);
+  const ephemeralContainers = slimContainers(ps.ephemeralContainers);
+  if (!containers.length && !initContainers.length && !ephemeralContainers.length) return undefined;
   const volumes = Array.isArray(ps.volumes)
     ? ps.volumes
         .filter((v: Obj) => v?.hostPath)
@@ -91,6 +99,8 @@ function slimPodSpec(ps: Obj | undefined): Obj | undefined {
     : undefined;
   return {
     containers,
+    ...(initContainers.length ? { initContainers } : {}),
+    ...(ephemeralContainers.length ? { ephemeralContainers } : {}),
     nodeName: ps.nodeName,
     automountServiceAccountToken: ps.automountServiceAccountToken,
     serviceAccountName: ps.serviceAccountName,

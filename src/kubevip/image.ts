@@ -54,10 +54,12 @@ export function imageKindOf(ref: ImageRef): "kube-vip" | "cloud-provider" | unde
 
 /**
  * The version an image tag names; undefined when the tag names none
- * (untagged, `latest`, digest-only, a branch): such images count as the newest.
+ * (untagged, `latest`, a branch) or the image is pinned by digest
+ * (`repo:tag@sha256:…` runs the digest, the tag is only a label:
+ * docs/controllers.md S3, V3): such images count as the newest.
  */
 export function imageVersion(ref: ImageRef): Version | undefined {
-  if (!ref.tag) return undefined;
+  if (!ref.tag || ref.digest) return undefined;
   const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(ref.tag);
   if (!m) return undefined;
   return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];

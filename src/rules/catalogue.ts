@@ -72,7 +72,12 @@ const table: [string, RuleFamily, number, string][] = [
   ["kube-vip-configmap.cp-vip", "pools", 2, "a range containing a control-plane VIP"],
   ["kube-vip-configmap.pool", "pools", 3, "a range overlapping a MetalLB pool"],
   // kube-vip workloads
-  ["kube-vip.boolean", "kubeVip", 0, "a boolean kube-vip cannot parse (the pod crash-loops)"],
+  [
+    "kube-vip.boolean",
+    "kubeVip",
+    0,
+    "a configuration kube-vip exits on: a bad boolean, several modes or none, an unknown flag (the pod crash-loops)",
+  ],
   ["kube-vip.claims", "kubeVip", 1, "an instance that takes Services of a class another provider owns"],
   ["kube-vip.cloud-provider", "kubeVip", 1, "a kube-vip-cloud-provider allocating for Services another provider owns"],
   ["kube-vip.vip-in-pool", "kubeVip", 2, "a control-plane VIP inside a MetalLB pool"],

@@ -10,8 +10,17 @@ import { clip } from "../k8s/text.js";
 import { WorkloadRec, workloadRecord } from "../cluster/records.js";
 import { KubeObject, MIRROR_ANNOTATION, isWorkloadKind } from "../k8s/object.js";
 import { stringMap } from "../k8s/service.js";
-import { DEFAULT_CLASS, KubeVipConfig, SVC_GATED } from "../kubevip/effective.js";
-import { formatVersion } from "../kubevip/image.js";
+import {
+  Claims,
+  Coordination,
+  DEFAULT_CLASS,
+  Exit,
+  KubeVipConfig,
+  SVC_GATED,
+  claimsAny,
+  takesServices,
+} from "../kubevip/effective.js";
+import { Version, formatVersion, versionBefore } from "../kubevip/image.js";
 import type { Policy, RuleFamily } from "../policy/policy.js";
 import { othersThan, workloadTitle } from "../providers/index.js";
 import type { FieldSpec } from "./fields.js";
@@ -20,8 +29,23 @@ import { Finding, ObjectRef, RuleContext, finding, objectNamespace } from "./typ
 
 // ---- who and where -----------------------------------------------------------
 
-function containerSuffix(w: WorkloadRec, name: string): string {
-  return w.kubeVip.length + w.cloudProviders.length > 1 && name ? ` (container ${name})` : "";
+const KIND_WORDS = {
+  container: "container",
+  initContainer: "init container",
+  ephemeralContainer: "ephemeral container",
+};
+
+/** Names the container when the workload has several, and always when it is an init or ephemeral one. */
+function containerSuffix(w: WorkloadRec, c: { container: string; containerKind: keyof typeof KIND_WORDS }): string {
+  if (!c.container) return "";
+  if (c.containerKind !== "container") return ` (${KIND_WORDS[c.containerKind]} ${c.container})`;
+  return w.kubeVip.length + w.cloudProviders.length > 1 ? ` (container ${c.container})` : "";
+}
+
+/** "kube-vip v1.2.3", "kube-vip latest", or for a digest "kube-vip (digest: newest)". */
+function release(cfg: KubeVipConfig): string {
+  if (cfg.version) return `kube-vip ${formatVersion(cfg.version)}`;
+  return cfg.digestPinned ? "kube-vip (pinned by digest, judged as the newest)" : "kube-vip latest";
 }
 
 /** The kubelet directory hint for mirror pods: the manifest is what must change. */
@@ -56,15 +80,16 @@ function kubeVipClass(policy: Policy): string {
 /** The classes this instance claims that another provider owns (honouring svc_namespace). */
 function foreignClaims(
   ctx: RuleContext,
-  cfg: { claims: KubeVipConfig["claims"]; svcNamespace?: string },
+  cfg: { claims: Claims; forced?: { claims: Claims }; svcNamespace?: string },
 ): (string | null)[] {
   const { policy, view } = ctx;
   const foreign: (string | null)[] = [];
-  const candidates: (string | null)[] = cfg.claims.all
+  const all = cfg.claims.all || !!cfg.forced?.claims.all;
+  const candidates: (string | null)[] = all
     ? Object.values(policy.providers)
         .filter((p) => p!.name !== "kube-vip")
         .map((p) => p!.loadBalancerClass)
-    : [...cfg.claims.classes];
+    : [...new Set([...classesOf(cfg.claims), ...(cfg.forced ? classesOf(cfg.forced.claims) : [])])];
   for (const c of candidates) {
     const owner = policy.ownerOfClass(c);
     if (!owner || owner.name === "kube-vip") continue;
@@ -76,6 +101,10 @@ function foreignClaims(
     foreign.push(c);
   }
   return foreign;
+}
+
+function classesOf(c: Claims): (string | null)[] {
+  return c.all ? [] : [...c.classes];
 }
 
 type Said = [problem: string, fix: string];
@@ -123,38 +152,65 @@ function claimMessage(ctx: RuleContext, cfg: KubeVipConfig, foreign: (string | n
 
 // ---- coordination between instances ------------------------------------------------
 
-function claimsIntersect(a: KubeVipConfig, b: KubeVipConfig): boolean {
+/** What an instance takes of one population of Services, and how it coordinates there. */
+interface Take {
+  claims: Claims;
+  coordination: Coordination;
+  svcNamespace?: string;
+}
+
+function normalTake(c: KubeVipConfig): Take {
+  return { claims: c.claims, coordination: c.coordination, svcNamespace: c.svcNamespace };
+}
+function forcedTake(c: KubeVipConfig): Take {
+  return { claims: c.forced.claims, coordination: c.forced.coordination, svcNamespace: c.svcNamespace };
+}
+
+function claimsIntersect(a: Take, b: Take): boolean {
   if (a.svcNamespace && b.svcNamespace && a.svcNamespace !== b.svcNamespace) return false;
-  const size = (c: KubeVipConfig["claims"]) => c.all || c.classes.size > 0;
-  if (a.claims.all) return size(b.claims);
-  if (b.claims.all) return size(a.claims);
+  if (a.claims.all) return claimsAny(b.claims);
+  if (b.claims.all) return claimsAny(a.claims);
   for (const c of a.claims.classes) if (b.claims.classes.has(c)) return true;
   return false;
 }
 
-function sharedClaim(a: KubeVipConfig, b: KubeVipConfig): string {
-  if (a.claims.all && b.claims.all) return "every LoadBalancer Service";
-  const mine = a.claims.all ? [...(b.claims as { classes: Set<string | null> }).classes] : [...a.claims.classes];
-  const common = b.claims.all ? mine : mine.filter((c) => (b.claims as { classes: Set<string | null> }).classes.has(c));
+function sharedClaim(a: Take, b: Take, forced: boolean): string {
+  const what = forced ? "forcePerServiceElection Services" : "Services";
+  if (a.claims.all && b.claims.all) return forced ? `every ${what}` : "every LoadBalancer Service";
+  const mine = a.claims.all ? classesOf(b.claims) : classesOf(a.claims);
+  const common = b.claims.all ? mine : mine.filter((c) => classesOf(b.claims).includes(c));
   const c = common[0] ?? null;
-  return c === null ? "Services without a class" : `Services of class "${c}"`;
+  return c === null ? `${what} without a class` : `${what} of class "${clip(c, 60)}"`;
 }
 
-function leaseOf(c: KubeVipConfig): string {
-  switch (c.coordination.kind) {
+function leaseOf(c: Coordination): string {
+  switch (c.kind) {
     case "lease":
-      return `lease ${c.coordination.namespace}/${c.coordination.name}`;
+      return `${c.backend === "etcd" ? "etcd election" : "lease"} ${c.namespace}/${c.name}`;
     case "per-service":
-      return "per-Service leases";
+      return c.backend === "etcd" ? "per-Service etcd elections" : "per-Service leases";
     default:
       return "no lease";
   }
 }
 
-function sameLease(a: KubeVipConfig, b: KubeVipConfig): boolean {
-  const x = a.coordination;
-  const y = b.coordination;
-  return x.kind === "lease" && y.kind === "lease" && x.namespace === y.namespace && x.name === y.name;
+function sameLease(x: Coordination, y: Coordination): boolean {
+  return (
+    x.kind === "lease" &&
+    y.kind === "lease" &&
+    x.backend === y.backend &&
+    x.namespace === y.namespace &&
+    x.name === y.name
+  );
+}
+
+/** One election decides who serves: the same global lease, or per-Service elections on one backend. */
+function commonElection(x: Coordination, y: Coordination): boolean {
+  return sameLease(x, y) || (x.kind === "per-service" && y.kind === "per-service" && x.backend === y.backend);
+}
+
+function backendOf(c: Coordination): string | undefined {
+  return c.kind === "none" ? undefined : c.backend;
 }
 
 interface Clash {
@@ -163,34 +219,144 @@ interface Clash {
   other: WorkloadRec;
 }
 
+/** How to give an instance a global lease of its own (the name is fixed in some releases). */
+function ownLeaseFix(cfg: KubeVipConfig): string {
+  // ARP before v0.6.3, table mode and WireGuard before v1.1.0 use plndr-svcs-lock
+  // whatever svc_leasename says; WireGuard from v1.1.0 serves under the control-plane lease (K5)
+  const honours: Record<string, Version> = { arp: [0, 6, 3], table: [1, 1, 0], wireguard: [1, 1, 0] };
+  const from = honours[cfg.mode];
+  if (from && versionBefore(cfg.version, from))
+    return `${release(cfg)} ignores svc_leasename in ${MODE_NAMES[cfg.mode]} mode: upgrade to ${formatVersion(from)} or later`;
+  if (cfg.mode === "wireguard") return "set vip_leasename to a lease of its own";
+  return "set svc_leasename to a lease of its own";
+}
+
+const MODE_NAMES: Record<string, string> = { arp: "ARP", bgp: "BGP", table: "table", wireguard: "WireGuard" };
+
+/** The clash between two instances, if any (docs/controllers.md K5). */
+function pairClash(cfg: KubeVipConfig, o: KubeVipConfig, them: string): Omit<Clash, "other"> | undefined {
+  const a = normalTake(cfg);
+  const b = normalTake(o);
+  if (claimsIntersect(a, b)) {
+    if (!commonElection(a.coordination, b.coordination))
+      return {
+        problem: `and ${them} both take ${sharedClaim(a, b, false)} via ${leaseOf(a.coordination)} vs ${leaseOf(b.coordination)}, so both announce the same VIPs`,
+        fix:
+          backendOf(a.coordination) &&
+          backendOf(b.coordination) &&
+          backendOf(a.coordination) !== backendOf(b.coordination)
+            ? "use one --leaderElectionType and one svc_leasename, or separate classes"
+            : "use one svc_leasename or separate classes",
+      };
+  } else if (sameLease(a.coordination, b.coordination) && claimsAny(a.claims) && claimsAny(b.claims)) {
+    return {
+      problem: `shares the services ${leaseOf(a.coordination)} with ${them} but takes other Services: only the lease holder serves, so one of them never does`,
+      fix: ownLeaseFix(cfg),
+    };
+  }
+  // Annotated Services (v1.2.2+ skip them unless per-Service election on demand
+  // elects them; older releases take them like any other).
+  if (!cfg.forced.honoured && !o.forced.honoured) return undefined;
+  const fa = forcedTake(cfg);
+  const fb = forcedTake(o);
+  if (claimsIntersect(fa, fb) && !commonElection(fa.coordination, fb.coordination))
+    return {
+      problem: `and ${them} both take ${sharedClaim(fa, fb, true)} via ${leaseOf(fa.coordination)} vs ${leaseOf(fb.coordination)}, so both announce the same VIPs`,
+      fix: "upgrade the older one to v1.2.2 or later, or separate classes",
+    };
+  return undefined;
+}
+
 function clashes(ctx: RuleContext, w: WorkloadRec, cfg: KubeVipConfig): Clash[] {
   const out: Clash[] = [];
-  if (!cfg.services.value || (!cfg.claims.all && cfg.claims.classes.size === 0)) return out;
+  if (!takesServices(cfg)) return out;
   for (const other of ctx.view.workloads()) {
     if (other.instance === w.instance) continue;
     for (const o of other.kubeVip) {
-      if (!o.services.value || (!o.claims.all && o.claims.classes.size === 0)) continue;
-      const them = workloadTitle(other);
-      if (claimsIntersect(cfg, o)) {
-        const common =
-          sameLease(cfg, o) || (cfg.coordination.kind === "per-service" && o.coordination.kind === "per-service");
-        if (!common)
-          out.push({
-            problem: `and ${them} both take ${sharedClaim(cfg, o)} via ${leaseOf(cfg)} vs ${leaseOf(o)}, so both announce the same VIPs`,
-            fix: "use one svc_leasename or separate classes",
-            other,
-          });
-      } else if (sameLease(cfg, o)) {
-        out.push({
-          problem: `shares the services ${leaseOf(cfg)} with ${them} but takes other Services: only the lease holder serves, so one of them never does`,
-          fix: "set svc_leasename to a lease of its own",
-          other,
-        });
-      }
+      if (!o.serves || !takesServices(o)) continue;
+      const c = pairClash(cfg, o, workloadTitle(other));
+      if (c) out.push({ ...c, other });
       if (out.length >= 3) return out;
     }
   }
   return out;
+}
+
+// ---- exits at start ----------------------------------------------------------------
+
+function exitMessage(cfg: KubeVipConfig, e: Exit): { said: Said; field: string } {
+  const where = (key: string) => (key.startsWith("--") ? `args ${key}` : `env ${key}`);
+  switch (e.reason) {
+    case "modes": {
+      const keys = e.keys.length === 2 ? `${e.keys[0]} and ${e.keys[1]} are both` : `${e.keys.join(", ")} are all`;
+      return {
+        said: [
+          `${keys} on, and ${release(cfg)} runs one mode only: it exits at start ("multiple kube-vip modes detected") and the pod crash-loops`,
+          `keep one of ${e.keys.join(", ")}`,
+        ],
+        field: where(e.keys[1]),
+      };
+    }
+    case "no-mode":
+      return {
+        said: [
+          `no mode is on (vip_arp, bgp_enable, vip_routingtable or vip_wireguard), and ${release(cfg)} exits at start without one ("no valid kube-vip mode detected"): the pod crash-loops`,
+          `turn one on, e.g. vip_arp "true"`,
+        ],
+        field: "env vip_arp",
+      };
+    case "leader-election-type":
+      return {
+        said: [
+          `--leaderElectionType=${clip(e.raw, 30)}, which kube-vip knows only as "kubernetes" or "etcd": it exits at start and the pod crash-loops`,
+          `use --leaderElectionType=kubernetes (or etcd)`,
+        ],
+        field: "args --leaderElectionType",
+      };
+    case "unknown-flag": {
+      const newer = !!e.since && versionBefore(cfg.version, e.since);
+      const when = newer ? `it is new in ${formatVersion(e.since)}` : `it was removed after ${formatVersion(e.until)}`;
+      return {
+        said: [
+          `${e.key}, which ${release(cfg)} does not have (${when}): it exits at start ("unknown flag") and the pod crash-loops`,
+          newer ? `remove ${e.key}, or upgrade kube-vip to ${formatVersion(e.since)} or later` : `remove ${e.key}`,
+        ],
+        field: `args ${e.key}`,
+      };
+    }
+  }
+}
+
+/** The warning for a digest-pinned image whose oldest behaviour would change the decision (docs/controllers.md V3). */
+function digestWarning(
+  ctx: RuleContext,
+  w: WorkloadRec,
+  cfg: KubeVipConfig,
+  deniedClaims: boolean,
+  clashed: boolean,
+): Said | undefined {
+  const old = cfg.oldest;
+  if (!old || !takesServices(old)) return undefined;
+  const digest = cfg.image.digest ?? "";
+  const short = digest.includes(":") ? digest.slice(0, digest.indexOf(":") + 13) : digest.slice(0, 12);
+  const image = `image ${clip(cfg.image.repository, 50)}@${short}${digest.length > short.length ? "…" : ""} is pinned by digest (judged as the newest kube-vip)`;
+  const fix = "make sure the digest is v0.5.5 or later";
+  if (!deniedClaims) {
+    const foreign = foreignClaims(ctx, old);
+    if (foreign.length) {
+      const owner = ctx.policy.ownerOfClass(foreign[0])!.title;
+      return [`${image}; v0.4.4 or older would take every LoadBalancer Service, ${owner}'s too`, fix];
+    }
+  }
+  if (!clashed && ctx.stateReady) {
+    const c = clashes(ctx, w, old)[0];
+    if (c)
+      return [
+        `${image}; v0.4.4 or older would take every LoadBalancer Service and clash with ${workloadTitle(c.other)}`,
+        fix,
+      ];
+  }
+  return undefined;
 }
 
 // ---- the rule ---------------------------------------------------------------------
@@ -230,7 +396,9 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
     );
 
   for (const cfg of w.kubeVip) {
-    const who = base + containerSuffix(w, cfg.container);
+    // `kube-vip manifest …` and the like print and exit: nothing to judge (K8)
+    if (!cfg.serves) continue;
+    const who = base + containerSuffix(w, cfg);
     for (const b of cfg.invalidBools)
       say(
         who,
@@ -241,8 +409,15 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
         ],
         { field: b.from === "flag" ? `args ${b.key}` : `env ${b.key}` },
       );
-    if (!exempt && cfg.services.value) {
+    // other reasons the manager exits at start: like a bad boolean, the pod crash-loops and takes nothing
+    for (const e of cfg.exits) {
+      const { said, field } = exitMessage(cfg, e);
+      say(who, "kube-vip.boolean", said, { field });
+    }
+    let deniedClaims = false;
+    if (!exempt && takesServices(cfg)) {
       const foreign = foreignClaims(ctx, cfg);
+      deniedClaims = foreign.length > 0;
       if (foreign.length) say(who, "kube-vip.claims", claimMessage(ctx, cfg, foreign), { field: "env svc_enable" });
     }
     for (const vip of cfg.controlPlaneVIPs) {
@@ -277,15 +452,22 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
         );
       }
     }
-    if (!exempt && cfg.services.value) {
+    let clashed = false;
+    if (!exempt && (takesServices(cfg) || (cfg.oldest && takesServices(cfg.oldest)))) {
       if (!ctx.stateReady) ctx.needState("the other kube-vip instances");
       else
-        for (const c of clashes(ctx, w, cfg))
+        for (const c of clashes(ctx, w, cfg)) {
+          clashed = true;
           say(who, "kube-vip.lease-clash", [c.problem, c.fix], {
             join: " ",
             field: "env svc_leasename",
             related: [{ kind: c.other.kind, namespace: c.other.namespace, name: c.other.name }],
           });
+        }
+    }
+    if (!exempt && cfg.digestPinned) {
+      const warn = digestWarning(ctx, w, cfg, deniedClaims, clashed);
+      if (warn) say(who, "kube-vip.unverifiable", warn, { severity: "warn" });
     }
     const unseen = relevantUnverifiable(cfg);
     if (unseen.length)
@@ -298,7 +480,7 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
   }
 
   for (const cp of w.cloudProviders) {
-    const who = base + containerSuffix(w, cp.container);
+    const who = base + containerSuffix(w, cp);
     for (const b of cp.invalidBools)
       say(
         who,
@@ -326,6 +508,22 @@ export function validateWorkload(ctx: RuleContext): Finding[] {
         ],
         { severity: "warn" },
       );
+    // its ranges are checked only in the policy's ConfigMap (docs/controllers.md K10)
+    const want = policy.kubeVip?.configMap;
+    const hidden = cp.unverifiable.some((u) => /^(KUBEVIP_NAMESPACE|KUBEVIP_CONFIG_MAP|envFrom)\b/.test(u));
+    if (want && !hidden && (cp.configMap.namespace !== want.namespace || cp.configMap.name !== want.name)) {
+      const from = cp.configMapSource.map((x) => x.key).join(", ") || "its default";
+      const have = `${cp.configMap.namespace}/${cp.configMap.name}`;
+      say(
+        who,
+        "kube-vip.unverifiable",
+        [
+          `reads ConfigMap ${clip(have, 80)} (${from}), not the policy's ${want.namespace}/${want.name}: its ranges go unchecked`,
+          `set providers.kube-vip.configMap to ${clip(have, 80)}`,
+        ],
+        { severity: "warn", field: `env ${cp.configMapSource[0]?.key ?? "KUBEVIP_CONFIG_MAP"}` },
+      );
+    }
   }
   return out;
 }
@@ -341,7 +539,18 @@ function relevantUnverifiable(cfg: KubeVipConfig): string[] {
   return cfg.unverifiable.filter((u) => {
     const name = u.split(" ")[0];
     if (name === "svc_enable" || name === "envFrom" || name === "--config-file" || name === "cp_enable") return true;
-    if (SVC_GATED.includes(name) || ["vip_arp", "bgp_enable", "vip_routingtable", "vip_wireguard"].includes(name))
+    if (
+      SVC_GATED.includes(name) ||
+      [
+        "vip_arp",
+        "bgp_enable",
+        "vip_routingtable",
+        "vip_wireguard",
+        "vip_leaderelection",
+        "vip_leasename",
+        "per_service_election_on_demand",
+      ].includes(name)
+    )
       return servicesMaybe;
     if (["address", "vip_address", "cp_namespace"].includes(name))
       return cpMaybe || (name === "cp_namespace" && servicesMaybe);
@@ -366,6 +575,9 @@ const CONTAINER_FIELDS = ["name", "image", "command", "args", "env", "envFrom"] 
 function podSpecFields(...at: string[]): FieldSpec[] {
   return [
     { path: [...at, "containers"], each: CONTAINER_FIELDS },
+    // every container that runs counts (docs/controllers.md S3)
+    { path: [...at, "initContainers"], each: CONTAINER_FIELDS },
+    { path: [...at, "ephemeralContainers"], each: CONTAINER_FIELDS },
     { path: [...at, "automountServiceAccountToken"] },
     { path: [...at, "serviceAccountName"] },
   ];
@@ -394,6 +606,8 @@ export const podKind: KindModule = {
       family: "kubeVip",
       familyOf: (req) => (isMirrorPod(req.object) ? "mirrorPods" : "kubeVip"),
       operations: ["CREATE", "UPDATE"],
+      // an ephemeral container is added through its own subresource (docs/controllers.md S3)
+      subResources: ["", "ephemeralcontainers"],
       fields: podSpecFields("spec"),
       rules: WORKLOAD_RULES,
       validate: validateWorkload,

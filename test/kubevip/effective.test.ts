@@ -70,10 +70,15 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
   });
 
   it("the default v1.2.3 manifest with svc_enable claims class-less Services and its own class", () => {
-    const c = kv({ svc_enable: "true" });
+    const c = kv({ svc_enable: "true", vip_arp: "true" });
     expect(c.services).to.deep.include({ value: true, from: "env" });
     expect(claims(c)).to.equal(`${C},null`);
-    expect(c.coordination).to.deep.equal({ kind: "lease", namespace: "kube-system", name: "plndr-svcs-lock" });
+    expect(c.coordination).to.deep.equal({
+      kind: "lease",
+      namespace: "kube-system",
+      name: "plndr-svcs-lock",
+      backend: "kubernetes",
+    });
   });
 
   it("env names are exact: SVC_ENABLE is ignored", () => {
@@ -99,22 +104,25 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
   });
 
   it("flags in command as well as args (command: [/kube-vip, manager, --services])", () => {
-    expect(kv({}, { command: ["/kube-vip", "manager", "--services", "--lbClassOnly"], args: [] }).claims).to.deep.equal(
-      { all: false, classes: new Set([C]) },
-    );
+    expect(
+      kv({}, { command: ["/kube-vip", "manager", "--services", "--lbClassOnly", "--arp"], args: [] }).claims,
+    ).to.deep.equal({ all: false, classes: new Set([C]) });
   });
 
   it("the six class options are read from env only when the svc_enable env var is set", () => {
-    const flagOnly = kv({ lb_class_only: "true", svc_leasename: "other" }, { args: ["manager", "--services"] });
+    const flagOnly = kv(
+      { lb_class_only: "true", svc_leasename: "other" },
+      { args: ["manager", "--services", "--arp"] },
+    );
     expect(claims(flagOnly)).to.equal(`${C},null`);
     expect(flagOnly.ignoredEnv).to.include.members(["lb_class_only", "svc_leasename"]);
     expect(flagOnly.coordination).to.deep.include({ name: "plndr-svcs-lock" });
-    const withEnv = kv({ svc_enable: "true", lb_class_only: "true", svc_leasename: "other" });
+    const withEnv = kv({ svc_enable: "true", vip_arp: "true", lb_class_only: "true", svc_leasename: "other" });
     expect(claims(withEnv)).to.equal(C);
     expect(withEnv.coordination).to.deep.include({ name: "other" });
     // their flags still apply without the env gate
     expect(
-      claims(kv({}, { args: ["manager", "--services", "--lbClassOnly", "--lbClassName=example.com/lb"] })),
+      claims(kv({}, { args: ["manager", "--services", "--arp", "--lbClassOnly", "--lbClassName=example.com/lb"] })),
     ).to.equal("example.com/lb");
   });
 
@@ -133,7 +141,12 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
 
   it("images older than v0.5.0 claim every LoadBalancer Service", () => {
     expect(
-      claims(kv({ svc_enable: "true", lb_class_only: "true" }, { image: "ghcr.io/kube-vip/kube-vip:v0.4.4" })),
+      claims(
+        kv(
+          { svc_enable: "true", vip_arp: "true", lb_class_only: "true" },
+          { image: "ghcr.io/kube-vip/kube-vip:v0.4.4" },
+        ),
+      ),
     ).to.equal("ALL");
     expect(claims(kv({ svc_enable: "false" }, { image: "ghcr.io/kube-vip/kube-vip:v0.4.0" }))).to.equal("");
   });
@@ -141,6 +154,7 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
   it("version gates: lb_class_only from v0.5.5, lb_class_name from v0.6.0, the legacy switch from v0.8.1", () => {
     const env = {
       svc_enable: "true",
+      vip_arp: "true",
       lb_class_only: "true",
       lb_class_name: "example.com/lb",
       lb_class_legacy_handling: "false",
@@ -157,14 +171,16 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
   });
 
   it('lb_class_legacy_handling "false" with an empty lb_class_name claims only class-less Services (the e2e template)', () => {
-    const c = kv({ svc_enable: "true", lb_class_legacy_handling: "false", lb_class_name: null });
+    const c = kv({ svc_enable: "true", vip_arp: "true", lb_class_legacy_handling: "false", lb_class_name: null });
     expect(claims(c)).to.equal("null");
   });
 
   it("lb_class_name present but empty (v0.8.1+, LookupEnv) sets the class to empty", () => {
-    expect(claims(kv({ svc_enable: "true", lb_class_name: "" }))).to.equal("null");
-    expect(claims(kv({ svc_enable: "true", lb_class_name: "", lb_class_only: "true" }))).to.equal("");
-    expect(claims(kv({ svc_enable: "true", lb_class_name: "" }, { image: "x/kube-vip:v0.8.0" }))).to.equal(`${C},null`);
+    expect(claims(kv({ svc_enable: "true", vip_arp: "true", lb_class_name: "" }))).to.equal("null");
+    expect(claims(kv({ svc_enable: "true", vip_arp: "true", lb_class_name: "", lb_class_only: "true" }))).to.equal("");
+    expect(
+      claims(kv({ svc_enable: "true", vip_arp: "true", lb_class_name: "" }, { image: "x/kube-vip:v0.8.0" })),
+    ).to.equal(`${C},null`);
   });
 
   it("a later env entry with the same name wins (Kubernetes)", () => {
@@ -188,23 +204,27 @@ describe("kubevip/effective: reading a container as kube-vip does", () => {
     expect(kv({ svc_enable: "true", vip_routingtable: "true", vip_leaderelection: "true" }).coordination.kind).to.equal(
       "lease",
     );
-    expect(kv({ svc_enable: "true", vip_arp: "true", bgp_enable: "true" }).mode).to.equal("arp"); // worker era: ARP first
+    // v1.2.2+: several modes exit; before, the worker package (v1.1.0+) takes ARP first
+    expect(
+      kv({ svc_enable: "true", vip_arp: "true", bgp_enable: "true" }, { image: "x/kube-vip:v1.2.1" }).mode,
+    ).to.equal("arp");
   });
 
   it("the lease namespace is the pod's with a token, else cp_namespace; ns/name names it", () => {
-    expect(kv({ svc_enable: "true" }, { ns: "tenant", token: true }).coordination).to.deep.include({
+    expect(kv({ svc_enable: "true", vip_arp: "true" }, { ns: "tenant", token: true }).coordination).to.deep.include({
       namespace: "tenant",
     });
     expect(
-      kv({ svc_enable: "true", cp_namespace: "infra" }, { ns: "tenant", token: false }).coordination,
+      kv({ svc_enable: "true", vip_arp: "true", cp_namespace: "infra" }, { ns: "tenant", token: false }).coordination,
     ).to.deep.include({ namespace: "infra" });
-    expect(kv({ svc_enable: "true" }, { ns: "tenant", token: false }).coordination).to.deep.include({
+    expect(kv({ svc_enable: "true", vip_arp: "true" }, { ns: "tenant", token: false }).coordination).to.deep.include({
       namespace: "kube-system",
     });
-    expect(kv({ svc_enable: "true", svc_leasename: "other/lock" }).coordination).to.deep.equal({
+    expect(kv({ svc_enable: "true", vip_arp: "true", svc_leasename: "other/lock" }).coordination).to.deep.equal({
       kind: "lease",
       namespace: "other",
       name: "lock",
+      backend: "kubernetes",
     });
   });
 

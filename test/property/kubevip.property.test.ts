@@ -105,7 +105,9 @@ describe("property: kube-vip's effective configuration", () => {
           const c = effectiveConfig(
             {
               image: `x/kube-vip${tag ? `:${tag}` : ""}`,
+              args: ["manager"],
               env: [
+                { name: "vip_arp", value: "true" },
                 { name: "svc_enable", value: "true" },
                 { name: "lb_class_only", value: "true" },
                 { name: "lb_class_name", value: cls },

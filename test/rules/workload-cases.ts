@@ -180,7 +180,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "an image older than v0.5.0 takes MetalLB's classed Services too",
     policy: "kv",
-    req: { object: ds("kube-vip-ds", { svc_enable: "true" }, { image: "plndr/kube-vip:v0.4.1" }) },
+    req: { object: ds("kube-vip-ds", { vip_arp: "true", svc_enable: "true" }, { image: "plndr/kube-vip:v0.4.1" }) },
     allowed: false,
     rules: ["kube-vip.claims"],
     denial:
@@ -198,7 +198,14 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "lb_class_legacy_handling false with an empty lb_class_name",
     policy: "mlb",
-    req: { object: ds("kube-vip-ds", { svc_enable: "true", lb_class_legacy_handling: "false", lb_class_name: null }) },
+    req: {
+      object: ds("kube-vip-ds", {
+        vip_arp: "true",
+        svc_enable: "true",
+        lb_class_legacy_handling: "false",
+        lb_class_name: null,
+      }),
+    },
     allowed: false,
     rules: ["kube-vip.claims"],
     denial:
@@ -232,7 +239,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "a Deployment and a StatefulSet are judged like a DaemonSet",
     policy: "mlb",
-    req: { object: ds("kv-deploy", { svc_enable: "1" }, { kind: "Deployment" }) },
+    req: { object: ds("kv-deploy", { vip_arp: "true", svc_enable: "1" }, { kind: "Deployment" }) },
     allowed: false,
     rules: ["kube-vip.claims"],
     denial:
@@ -241,14 +248,14 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "a StatefulSet",
     policy: "mlb",
-    req: { object: ds("kv-sts", { svc_enable: "True" }, { kind: "StatefulSet" }) },
+    req: { object: ds("kv-sts", { vip_arp: "true", svc_enable: "True" }, { kind: "StatefulSet" }) },
     allowed: false,
     rules: ["kube-vip.claims"],
     denial:
       'StatefulSet kube-system/kv-sts: svc_enable is "True" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
-    what: "only containers count, not initContainers",
+    what: "init containers count too (SPEC §7.5: a plain init container running manager)",
     policy: "mlb",
     req: {
       object: {
@@ -256,15 +263,17 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
         spec: {
           template: {
             spec: {
-              initContainers: [container({ svc_enable: "true" })],
+              initContainers: [container({ vip_arp: "true", svc_enable: "true" })],
               containers: [{ name: "app", image: "nginx:1" }],
             },
           },
         },
       } as never,
     },
-    allowed: true,
-    rules: [],
+    allowed: false,
+    rules: ["kube-vip.claims"],
+    denial:
+      'DaemonSet kube-system/kv-init (init container kube-vip): svc_enable is "true" and kube-vip will also take Services without a class, which MetalLB owns; set svc_enable "false", or lb_class_only "true"',
   },
   {
     what: "a workload without kube-vip",
@@ -305,7 +314,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "a control-plane VIP inside a MetalLB pool",
     policy: "kv",
-    req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "10.0.5.10" }) },
+    req: { object: ds("kube-vip-ds", { vip_arp: "true", cp_enable: "true", address: "10.0.5.10" }) },
     allowed: false,
     rules: ["kube-vip.vip-in-pool"],
     denial:
@@ -314,7 +323,13 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "a control-plane VIP in a MetalLB pool, even when exempted",
     policy: "kv",
-    req: { object: ds("kube-vip", { cp_enable: "true", vip_address: "fd00:10:5::1" }, { ns: "harvester-system" }) },
+    req: {
+      object: ds(
+        "kube-vip",
+        { vip_arp: "true", cp_enable: "true", vip_address: "fd00:10:5::1" },
+        { ns: "harvester-system" },
+      ),
+    },
     allowed: false,
     rules: ["kube-vip.vip-in-pool"],
     denial:
@@ -323,7 +338,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "a control-plane VIP that is a DNS name, with a warning",
     policy: "kv",
-    req: { object: ds("kube-vip-ds", { cp_enable: "true", address: "vip.example.com" }) },
+    req: { object: ds("kube-vip-ds", { vip_arp: "true", cp_enable: "true", address: "vip.example.com" }) },
     allowed: true,
     rules: ["kube-vip.unverifiable"],
     warnings: [
@@ -334,7 +349,12 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
   {
     what: "svc_enable from a ConfigMap, with a warning",
     policy: "mlb",
-    req: { object: ds("kube-vip-ds", { svc_enable: { valueFrom: { configMapKeyRef: { name: "kv", key: "svc" } } } }) },
+    req: {
+      object: ds("kube-vip-ds", {
+        vip_arp: "true",
+        svc_enable: { valueFrom: { configMapKeyRef: { name: "kv", key: "svc" } } },
+      }),
+    },
     allowed: true,
     rules: ["kube-vip.unverifiable"],
     warnings: [
@@ -346,6 +366,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
     policy: "mlb",
     req: {
       object: ds("kube-vip-ds", {
+        vip_arp: "true",
         vip_nodename: { valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
         cp_enable: "true",
         address: "10.0.4.247",
@@ -373,7 +394,7 @@ export const WORKLOAD_CASES: WCase[] = withPatterns<WCase>([
     policy: "mlbx",
     req: {
       object: {
-        ...staticPod({ svc_enable: "true" }),
+        ...staticPod({ vip_arp: "true", svc_enable: "true" }),
         metadata: {
           name: "kube-vip-x7k2p",
           namespace: "harvester-system",

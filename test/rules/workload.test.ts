@@ -147,7 +147,7 @@ export const FIXTURE_VERDICTS: [string, string, string][] = [
   ["harvester-chart-values-kube-vip-subchart_EXCERPT.yaml", "deny", "allow"],
   ["harvester-ingress-expose-service_DERIVED-from-go-code.yaml", "patch, allow", "allow"],
   ["helm-values-kube-vip-chart-0.9.9-svc_enable-true-default.yaml", "deny", "allow"],
-  ["helm-values-kube-vip-cloud-provider-chart-0.2.10.yaml", "deny", "allow"],
+  ["helm-values-kube-vip-cloud-provider-chart-0.2.10.yaml", "deny", "allow, warn"],
   ["rbac-clusterrole-kube-vip_website-manifests.yaml", "allow", "allow"],
   ["rbac-namespaced-multitenancy-finance_docs.yaml", "allow", "allow"],
   ["service-dhcp-loadbalancerIP-0.0.0.0-hostname_docs.yaml", "deny", "deny"],
