@@ -341,7 +341,7 @@ export function effectiveConfig(
 
   const gateRaw = env.value("svc_enable");
   const svcGate = gateRaw !== undefined && gateRaw !== "";
-  const spec = (key: string) => SETTINGS.find((s) => s.env === key || s.flag === key)!;
+  const spec = (key: string) => (settingByEnv(key) ?? settingByFlag(key))!;
 
   /** the raw env value kube-vip reads for a setting at this release ("" and absent: unset) */
   const envRaw = (s: SettingSpec): string | undefined => {
