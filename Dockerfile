@@ -1,6 +1,11 @@
 # syntax=docker/dockerfile:1
+# The image deploy/ runs, built from this repository:
+#   docker build -t ghcr.io/lbguard/lbguard:v0.1.0 .
+# NODE_MAJOR is the Node.js the tests run on (.ci/run, package.json engines); test/deploy checks both.
+ARG NODE_MAJOR=20
+
 # Build: compile TypeScript with dev dependencies, then keep production dependencies only.
-FROM node:22-bookworm-slim AS build
+FROM node:${NODE_MAJOR}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -8,7 +13,7 @@ RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 
 # Run: distroless Node.js (no shell, no package manager), numeric non-root user.
-FROM gcr.io/distroless/nodejs22-debian12:nonroot
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./package.json
@@ -18,4 +23,5 @@ USER 65532:65532
 EXPOSE 8443 9090
 # a smaller young generation bounds the resident size under load at no measurable CPU cost (BENCHMARKS.md)
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "/app/dist/src/cli/main.js", "serve"]
-CMD ["--policy", "/etc/lbguard/policy.yaml", "--cert-dir", "/etc/lbguard/tls"]
+# the paths deploy/base/deployment.yaml mounts (its args replace these)
+CMD ["--policy", "/etc/lbguard/policy/policy.yaml", "--cert-dir", "/etc/lbguard/tls"]

@@ -1,71 +1,58 @@
 /**
- * `npm run bench [-- --quick]`: lbguard against the platform's limit.
+ * `npm run bench [-- --quick] [-- --peer go]`: lbguard against the platform's limit.
  *
  * Starts, as separate processes, `lbguard serve --state` over a generated
  * cluster (10,000 namespaces, 10,000 pools, 100,000 LoadBalancer Services, 50
  * kube-vip ranges; --quick: a tenth) and the baseline of bench/baseline.ts
  * (node:https, same certificate, JSON.parse, "allowed"), and drives both with
- * autocannon over keep-alive connections with the same mix of reviews:
- * - maximum throughput, in alternating rounds; the ratio is the median of the
- *   rounds' ratios (this machine's speed drifts between runs);
+ * the same mix of reviews:
+ * - maximum throughput (autocannon, keep-alive), in alternating rounds; the
+ *   ratio is the median of the rounds' ratios (this machine's speed drifts);
  * - server CPU time per review (from /proc), steadier than throughput;
- * - latency (exact per-response times) at a fixed 1,000 reviews/s;
+ * - latency with an open-loop generator (bench/openloop.ts: requests sent on
+ *   a fixed schedule whatever the answers, latency from the scheduled instant,
+ *   10 keep-alive sockets) at 1,000 and 5,000 reviews/s, both servers;
  * - lbguard's RSS idle with the view loaded, and its peak under load;
  * - the in-process time per review type against the baseline's own work.
+ * `--peer go` also builds and measures bench/peer-go (a typed Go webhook)
+ * when `go` is installed, and says it skipped it otherwise.
  * When `taskset` exists, the servers run on the last core and the load
  * generator on the first. Writes BENCHMARKS.md and ends with
- * `bench: ratio=<x> p99_ms=<y> rss_mb=<z>`.
+ * `bench: ratio=<x> p99_ms=<y> rss_mb=<z> open5k_p99_ms=<p> open5k_max_ms=<m>`.
  */
 import autocannon from "autocannon";
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ensureDevCertificates } from "../src/certs/devdir.js";
-import { BENCH_POLICY, FULL, QUICK, Sizes, writeState } from "./generate.js";
+import { FULL, QUICK, Sizes } from "./generate.js";
 import { inProcess } from "./inprocess.js";
 import { MixedReview, TYPES, mix } from "./mix.js";
-import { cpuSeconds, rssMB, waitForLine } from "./proc.js";
+import { OpenLoopResult, openLoop } from "./openloop.js";
+import { cpuSeconds, rssMB } from "./proc.js";
+import {
+  CORES,
+  LB_FLAGS,
+  PIN,
+  ROOT,
+  Server,
+  pinGenerator,
+  prepare,
+  startBaseline,
+  startLbguard,
+  startProgram,
+  stop,
+} from "./servers.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const quick = process.argv.includes("--quick");
 const sizes: Sizes = quick ? QUICK : FULL;
 const DURATION = quick ? 3 : 8;
 const ROUNDS = quick ? 2 : 4;
-const FIXED_RATE = 1000;
+const OPEN_RATES = [1000, 5000];
+const OPEN_SECONDS = quick ? 5 : 10;
 const CONNECTIONS = 32;
-const CORES = os.cpus().length;
-/** node flags lbguard runs with (the production image's entry point uses the same) */
-const LB_FLAGS = (process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean);
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
-    return CORES >= 2;
-  } catch {
-    return false;
-  }
-}
-const PIN = hasTaskset();
-
-async function start(
-  args: string[],
-  re: RegExp,
-  what: string,
-  nodeFlags: string[] = [],
-): Promise<{ child: ChildProcess; port: number }> {
-  args = [...nodeFlags, ...args];
-  const child = PIN
-    ? spawn("taskset", ["-c", String(CORES - 1), process.execPath, ...args], { stdio: ["ignore", "pipe", "inherit"] })
-    : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  const m = await waitForLine(child, re, what);
-  return { child, port: Number(m[1]) };
-}
-
-/** the server's process id (under taskset, the node child of taskset is exec'd in place) */
-const pidOf = (c: ChildProcess) => c.pid!;
+const peerArg = process.argv.includes("--peer") ? process.argv[process.argv.indexOf("--peer") + 1] : undefined;
 
 function call(port: number, ca: string, r: MixedReview): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -94,9 +81,6 @@ function call(port: number, ca: string, r: MixedReview): Promise<any> {
 
 interface Load {
   rps: number;
-  p50: number;
-  p99: number;
-  max: number;
   bad: number;
   cpuUsPerReview: number;
   rssPeak: number;
@@ -107,26 +91,18 @@ function median(xs: number[]): number {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
-}
 
-async function load(
-  server: { port: number; child: ChildProcess },
-  reviews: MixedReview[],
-  rate?: number,
-): Promise<Load> {
-  const pid = pidOf(server.child);
-  const times: number[] = [];
+/** maximum throughput over keep-alive connections (autocannon) */
+async function load(server: Server, reviews: MixedReview[]): Promise<Load> {
+  const pid = server.pid;
   let rssPeak = rssMB(pid);
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMB(pid))), 250);
   const cpu0 = cpuSeconds(pid);
-  const inst = autocannon({
+  const res = await autocannon({
     url: `https://127.0.0.1:${server.port}`,
-    connections: rate ? 10 : CONNECTIONS,
+    connections: CONNECTIONS,
     pipelining: 1,
-    duration: rate ? Math.max(DURATION, 5) : DURATION,
-    ...(rate ? { overallRate: rate } : {}),
+    duration: DURATION,
     requests: reviews.map((r) => ({
       method: "POST",
       path: r.path,
@@ -134,20 +110,33 @@ async function load(
       body: r.body,
     })),
   });
-  inst.on("response", (_c: unknown, _code: number, _bytes: number, ms: number) => times.push(ms));
-  const res = await inst;
   clearInterval(sampler);
   const cpu = cpuSeconds(pid) - cpu0;
-  times.sort((a, b) => a - b);
   return {
     rps: res.requests.average,
-    p50: percentile(times, 50),
-    p99: percentile(times, 99),
-    max: times[times.length - 1],
     bad: res.errors + res.timeouts + res.non2xx,
     cpuUsPerReview: (cpu * 1e6) / Math.max(1, res.requests.total),
     rssPeak,
   };
+}
+
+/** bench/peer-go built into dir, or why not */
+function buildPeer(dir: string): { bin?: string; why?: string } {
+  if (peerArg !== "go") return { why: `unknown peer ${JSON.stringify(peerArg)} (only "go")` };
+  let version: string;
+  try {
+    version = execFileSync("go", ["version"], { encoding: "utf8" }).trim();
+  } catch {
+    return { why: "go is not installed (Debian: apt-get install golang-go)" };
+  }
+  const bin = join(dir, "peer-go");
+  try {
+    execFileSync("go", ["build", "-o", bin, "."], { cwd: join(ROOT, "bench/peer-go"), stdio: "pipe" });
+  } catch (e) {
+    return { why: `go build failed: ${String((e as { stderr?: Buffer }).stderr ?? e).slice(0, 300)}` };
+  }
+  console.log(`peer go: built with ${version}`);
+  return { bin };
 }
 
 function writeBenchmarks(section: string): void {
@@ -162,99 +151,144 @@ function writeBenchmarks(section: string): void {
 }
 
 async function main() {
-  if (PIN) execFileSync("taskset", ["-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
-  const dir = mkdtempSync(join(os.tmpdir(), "lbguard-bench-"));
-  const certDir = join(dir, "certs");
-  ensureDevCertificates(certDir);
-  const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-  writeFileSync(join(dir, "policy.yaml"), BENCH_POLICY);
-  writeState(join(dir, "state"), sizes);
+  pinGenerator();
+  const w = prepare(sizes);
   const reviews = mix(sizes);
-
   const t0 = Date.now();
-  const lb = await start(
-    [
-      join(ROOT, "dist/src/cli/main.js"),
-      "serve",
-      "--policy",
-      join(dir, "policy.yaml"),
-      "--state",
-      join(dir, "state"),
-      "--cert-dir",
-      certDir,
-      "--port",
-      "0",
-      "--metrics-port",
-      "0",
-      "--host",
-      "127.0.0.1",
-    ],
-    /serving on https:\/\/localhost:(\d+)/,
-    "lbguard",
-    LB_FLAGS,
-  );
+  const lb = await startLbguard(w);
   const loadMs = Date.now() - t0;
-  const base = await start(
-    [join(ROOT, "dist/bench/baseline.js"), "--cert-dir", certDir],
-    /listening on (\d+)/,
-    "baseline",
-  );
+  const base = await startBaseline(w);
+  const peerBuild = peerArg ? buildPeer(w.dir) : undefined;
+  if (peerBuild?.why) console.log(`peer ${peerArg}: skipped, ${peerBuild.why}`);
+  const peer = peerBuild?.bin
+    ? await startProgram(peerBuild.bin, ["--cert-dir", w.certDir], /listening on (\d+)/, "peer-go")
+    : undefined;
   try {
     // every review is answered as intended (verified TLS, real decisions)
     for (const t of TYPES) {
       const r = await call(
         lb.port,
-        ca,
+        w.ca,
         reviews.find((x) => x.type === t)!,
       );
       if (!r.allowed || r.warnings || (t === "service-create") !== !!r.patch)
         throw new Error(`${t}: unexpected answer ${JSON.stringify(r)}`);
     }
+    if (peer) await call(peer.port, w.ca, reviews[0]);
     await new Promise((r) => setTimeout(r, 1000));
-    const rssIdle = rssMB(pidOf(lb.child));
-    await load(lb, reviews); // warm-up for the JIT of both
-    await load(base, reviews);
-    const rounds: { lb: Load; base: Load }[] = [];
+    const rssIdle = rssMB(lb.pid);
+    const servers: [string, Server][] = [
+      ["lbguard", lb],
+      ["baseline", base],
+      ...(peer ? [["peer", peer] as [string, Server]] : []),
+    ];
+    for (const [, s] of servers) await load(s, reviews); // warm-up for the JIT of each
+    const rounds: Record<string, Load>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      if (i % 2 === 0) {
-        const b = await load(base, reviews);
-        rounds.push({ base: b, lb: await load(lb, reviews) });
-      } else {
-        const l = await load(lb, reviews);
-        rounds.push({ lb: l, base: await load(base, reviews) });
-      }
+      // a different server first in every round
+      const order = servers.map((_, k) => servers[(k + i) % servers.length]);
+      const round: Record<string, Load> = {};
+      for (const [name, s] of order) round[name] = await load(s, reviews);
+      rounds.push(round);
     }
-    const lbFixed = await load(lb, reviews, FIXED_RATE);
-    const baseFixed = await load(base, reviews, FIXED_RATE);
-    const ratios = rounds.map((r) => r.lb.rps / r.base.rps);
+    // open loop: the servers alternate at each rate
+    const open: Record<string, Record<number, OpenLoopResult>> = {};
+    for (const [ri, rate] of OPEN_RATES.entries()) {
+      const order = ri % 2 ? [...servers].reverse() : servers;
+      for (const [name, s] of order)
+        (open[name] ??= {})[rate] = await openLoop({
+          port: s.port,
+          ca: w.ca,
+          reviews,
+          rate,
+          durationS: OPEN_SECONDS,
+          warmupS: 1,
+          pid: s.pid,
+        });
+    }
+    const ratios = rounds.map((r) => r.lbguard.rps / r.baseline.rps);
     const ratio = median(ratios);
-    const lbRps = median(rounds.map((r) => r.lb.rps));
-    const baseRps = median(rounds.map((r) => r.base.rps));
-    const lbCpu = median(rounds.map((r) => r.lb.cpuUsPerReview));
-    const baseCpu = median(rounds.map((r) => r.base.cpuUsPerReview));
-    const rssPeak = Math.max(...rounds.map((r) => r.lb.rssPeak), lbFixed.rssPeak);
-    const bad = rounds.reduce((n, r) => n + r.lb.bad, 0) + lbFixed.bad;
+    const med = (name: string, f: (l: Load) => number) => median(rounds.map((r) => f(r[name])));
+    const lbCpu = med("lbguard", (l) => l.cpuUsPerReview);
+    const baseCpu = med("baseline", (l) => l.cpuUsPerReview);
+    const peerRatios = peer ? rounds.map((r) => r.lbguard.rps / r.peer.rps) : [];
+    const rssPeak = Math.max(
+      ...rounds.map((r) => r.lbguard.rssPeak),
+      ...OPEN_RATES.map((rate) => open.lbguard[rate].rssPeak),
+    );
+    const bad = (name: string) =>
+      rounds.reduce((n, r) => n + r[name].bad, 0) + OPEN_RATES.reduce((n, rate) => n + open[name][rate].errors, 0);
     const ip = inProcess(sizes, reviews);
     const met = (ok: boolean) => (ok ? "met" : "**missed**");
     const f0 = (x: number) => String(Math.round(x));
     const f1 = (x: number) => x.toFixed(1);
     const f2 = (x: number) => x.toFixed(2);
+    const lat = (r: OpenLoopResult) => `${f2(r.p50)} / ${f2(r.p99)} / ${f2(r.p999)} / ${f1(r.max)}`;
+    const o1 = open.lbguard[1000];
+    const o5 = open.lbguard[5000];
+    const cols = servers.map(([n]) => n);
+    const title: Record<string, string> = {
+      lbguard: "lbguard",
+      baseline: "baseline (node:https, JSON.parse, allow)",
+      peer: "peer (Go net/http, typed decoding, allow)",
+    };
+    const row = (label: string, f: (name: string) => string, target = "") =>
+      `| ${label} | ${cols.map(f).join(" | ")} | ${target} |`;
     const section = [
-      `## npm run bench${quick ? " -- --quick" : ""} (latest run, written by bench/bench.ts)`,
+      `## npm run bench${quick ? " -- --quick" : ""}${peer ? " -- --peer go" : ""} (latest run, written by bench/bench.ts)`,
       "",
-      `Machine: ${CORES} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. ${PIN ? `Servers pinned to core ${CORES - 1}, load generator to core 0 (taskset).` : "No CPU pinning (taskset not available)."}`,
+      `Machine: ${CORES} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. ${PIN ? `Servers pinned to core ${CORES - 1}, load generators to core 0 (taskset).` : "No CPU pinning (taskset not available)."}`,
       `lbguard runs as the image runs it: node ${LB_FLAGS.join(" ")} (the baseline with no flags).`,
       `Cluster view: ${sizes.namespaces} namespaces, ${sizes.pools} pools, ${sizes.services} LoadBalancer Services, ${sizes.kubeVipRanges} kube-vip ranges, loaded from JSON snapshot files in ${f1(loadMs / 1000)} s.`,
-      `Load: autocannon, keep-alive, ${CONNECTIONS} connections for throughput (${ROUNDS} alternating rounds of ${DURATION} s after a warm-up), 10 connections at a fixed ${FIXED_RATE}/s for latency; the same ${reviews.length} reviews in rotation for both servers: Service CREATE → /mutate (defaulted), Service UPDATE, pool CREATE, kube-vip DaemonSet CREATE, status UPDATE by MetalLB's controller → /validate; all allowed, as almost all real reviews are.`,
+      `Load: the same ${reviews.length} reviews in rotation for every server: Service CREATE → /mutate (defaulted), Service UPDATE, pool CREATE, kube-vip DaemonSet CREATE, status UPDATE by MetalLB's controller → /validate; all allowed, as almost all real reviews are. Throughput: autocannon, ${CONNECTIONS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION} s after a warm-up. Latency: open loop (bench/openloop.ts), requests sent at fixed instants whatever the answers, latency from the scheduled instant, 10 keep-alive sockets, ${OPEN_SECONDS} s per rate after 1 s unrecorded, servers alternating.`,
       "",
-      "| measure | lbguard | baseline (node:https, JSON.parse, allow) | target |",
-      "|---|---|---|---|",
-      `| throughput, reviews/s (median of rounds) | ${f0(lbRps)} | ${f0(baseRps)} | |`,
-      `| throughput ratio (median of the rounds' ratios: ${ratios.map(f2).join(", ")}) | **${f2(ratio)}** | 1 | ≥ 0.85: ${met(ratio >= 0.85)} |`,
-      `| server CPU per review, µs (median) | ${f1(lbCpu)} | ${f1(baseCpu)} | (ratio ${f2(baseCpu / lbCpu)}) |`,
-      `| latency at ${FIXED_RATE}/s, p50 / p99 / max, ms | ${f2(lbFixed.p50)} / ${f2(lbFixed.p99)} / ${f1(lbFixed.max)} | ${f2(baseFixed.p50)} / ${f2(baseFixed.p99)} / ${f1(baseFixed.max)} | p99 < 5 ms: ${met(lbFixed.p99 < 5)} |`,
-      `| RSS with the view loaded, idle / peak under load, MB | ${f1(rssIdle)} / ${f1(rssPeak)} | | < 250 MB: ${met(rssIdle < 250)} idle, ${met(rssPeak < 250)} under load |`,
-      `| errors and non-200 answers | ${bad} | ${rounds.reduce((n, r) => n + r.base.bad, 0) + baseFixed.bad} | 0 |`,
+      `| measure | ${cols.map((c) => title[c]).join(" | ")} | target |`,
+      `|---|${cols.map(() => "---|").join("")}---|`,
+      row("throughput, reviews/s (median of rounds)", (n) => f0(med(n, (l) => l.rps))),
+      row(
+        `throughput ratio to the baseline (median of the rounds' ratios: ${ratios.map(f2).join(", ")})`,
+        (n) =>
+          n === "lbguard"
+            ? `**${f2(ratio)}**`
+            : n === "baseline"
+              ? "1"
+              : f2(median(rounds.map((r) => r.peer.rps / r.baseline.rps))),
+        `≥ 0.85: ${met(ratio >= 0.85)}`,
+      ),
+      ...(peer
+        ? [
+            row(
+              `lbguard's throughput over the peer's (rounds: ${peerRatios.map(f2).join(", ")})`,
+              (n) => (n === "peer" ? `**${f2(median(peerRatios))}**` : ""),
+              `> 1: ${met(median(peerRatios) > 1)}`,
+            ),
+          ]
+        : []),
+      row(
+        "server CPU per review, µs (median)",
+        (n) => f1(med(n, (l) => l.cpuUsPerReview)),
+        `(baseline/lbguard ${f2(baseCpu / lbCpu)})`,
+      ),
+      ...OPEN_RATES.map((rate) =>
+        row(
+          `open loop ${rate}/s: p50 / p99 / p99.9 / max, ms`,
+          (n) => lat(open[n][rate]),
+          rate === 1000
+            ? `p99 < 5 ms: ${met(o1.p99 < 5)}`
+            : `p99 < 5 ms: ${met(o5.p99 < 5)}; max < 50 ms: ${met(o5.max < 50)}`,
+        ),
+      ),
+      ...OPEN_RATES.map((rate) =>
+        row(`open loop ${rate}/s: server CPU, share of its core`, (n) => `${f0(open[n][rate].serverCpu * 100)}%`),
+      ),
+      row(
+        "RSS with the view loaded, idle / peak under load, MB",
+        (n) => (n === "lbguard" ? `${f1(rssIdle)} / ${f1(rssPeak)}` : ""),
+        `< 250 MB: ${met(rssIdle < 250)} idle, ${met(rssPeak < 250)} under load`,
+      ),
+      row("errors and non-200 answers", (n) => String(bad(n)), "0"),
+      "",
+      `The generator's own lateness (its timer and pauses; part of every figure above, both servers alike): p99 ${f2(o5.sendLagP99)} ms, max ${f1(o5.sendLagMax)} ms at 5000/s for lbguard's run; ${f2(open.baseline[5000].sendLagP99)} / ${f1(open.baseline[5000].sendLagMax)} ms for the baseline's.`,
       "",
       "In process, best of 7 × 20,000 (lbguard: decode, decide, encode — the handler the server runs; baseline: JSON.parse and an allowed answer), µs per review:",
       "",
@@ -268,10 +302,13 @@ async function main() {
     ].join("\n");
     if (!process.argv.includes("--no-write")) writeBenchmarks(section);
     console.log(section);
-    console.log(`bench: ratio=${f2(ratio)} p99_ms=${f2(lbFixed.p99)} rss_mb=${f1(Math.max(rssIdle, rssPeak))}`);
+    console.log(
+      `bench: ratio=${f2(ratio)} p99_ms=${f2(o1.p99)} rss_mb=${f1(Math.max(rssIdle, rssPeak))} open5k_p99_ms=${f2(o5.p99)} open5k_max_ms=${f1(o5.max)}${peer ? ` peer_go_ratio=${f2(median(peerRatios))}` : ""}`,
+    );
   } finally {
-    lb.child.kill("SIGTERM");
-    base.child.kill("SIGTERM");
+    await stop(lb);
+    await stop(base);
+    if (peer) await stop(peer);
   }
 }
 

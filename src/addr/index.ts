@@ -110,7 +110,8 @@ export class IntervalIndex<T> {
       hi: iv.hi,
       max: iv.hi,
       seq: this.seq++,
-      pri: this.rnd >>> 0,
+      // 31 bits: a small integer, stored in the node itself (a 32-bit value would make V8 box every node's priority)
+      pri: this.rnd >>> 1,
       left: null,
       right: null,
       value,

@@ -1,8 +1,11 @@
 /**
  * Glue between the transport and the rules: decode, decide, encode, and
- * account for it (metrics, one info log line per review). A rule that throws
- * becomes an `errored` review, never a crash. `admit` is the whole API-server
- * sequence (mutate, apply the patch, validate) for `lbguard check` and tests.
+ * account for it (metrics, one info log line per review). Findings of a
+ * family under enforcement `audit` allow the request silently: they go to
+ * the answer's auditAnnotations, the log line and `decision="audited"`. A
+ * rule that throws becomes an `errored` review, never a crash. `admit` is the
+ * whole API-server sequence (mutate, apply the patch, validate) for `lbguard
+ * check` and tests.
  */
 import type { ClusterView } from "../cluster/view.js";
 import { denialMessage, warningLines } from "../findings/format.js";
@@ -22,6 +25,7 @@ import {
   encodeReview,
   errored,
   patched,
+  withAudit,
 } from "./codec.js";
 
 export interface DecisionSources {
@@ -32,7 +36,7 @@ export interface DecisionSources {
 export interface Decision {
   response: AdmissionResponse;
   verdict?: Verdict;
-  decision: "allowed" | "patched" | "warned" | "denied" | "error" | "invalid";
+  decision: "allowed" | "patched" | "warned" | "audited" | "denied" | "error" | "invalid";
 }
 
 /** What the transport gets back: an HTTP status and body (structurally the transport's HandlerResult). */
@@ -53,12 +57,24 @@ export function decide(
   try {
     const verdict = webhook === "mutate" ? mutate(req, view, policy) : validate(req, view, policy);
     const warnings = warningLines(verdict.warnings);
-    if (verdict.denials.length)
-      return { response: denied(req.uid, denialMessage(verdict.denials), warnings), verdict, decision: "denied" };
+    const audited = verdict.audited;
+    if (verdict.denials.length) {
+      const response = denied(req.uid, denialMessage(verdict.denials), warnings);
+      return { response: audited.length ? withAudit(response, audited) : response, verdict, decision: "denied" };
+    }
     if (webhook === "mutate" && verdict.mutation && req.object) {
       const ops = buildPatch(req.object, verdict.mutation.changes);
-      if (ops.length) return { response: patched(req.uid, ops, warnings), verdict, decision: "patched" };
+      if (ops.length) {
+        const response = patched(req.uid, ops, warnings);
+        return { response: audited.length ? withAudit(response, audited) : response, verdict, decision: "patched" };
+      }
     }
+    if (audited.length)
+      return {
+        response: withAudit(allowed(req.uid, warnings), audited),
+        verdict,
+        decision: warnings ? "warned" : "audited",
+      };
     return { response: allowed(req.uid, warnings), verdict, decision: warnings ? "warned" : "allowed" };
   } catch (e) {
     log?.error({ err: e, uid: req.uid, kind: req.kind?.kind }, "rule evaluation failed");
@@ -123,32 +139,59 @@ export function admit(req: AdmissionInput, view: ClusterView, policy: Policy, lo
 
 const MAX_LOGGED = 3;
 
-/** One info line per review that denied or warned: the first findings, then how many more. */
+/** The rule a review is counted under in the metrics: its message's first finding ("" when none). */
+export function ruleOf(d: Decision): string {
+  const v = d.verdict;
+  if (!v) return "";
+  switch (d.decision) {
+    case "denied":
+      return v.denials[0]?.rule ?? "";
+    case "warned":
+      return v.warnings[0]?.rule ?? "";
+    case "audited":
+      return v.audited[0]?.rule ?? "";
+    default:
+      return "";
+  }
+}
+
+/**
+ * One info line per review that denied, warned or audited: the first
+ * findings, then how many more. The object's name is logged as `object`:
+ * `name` is the logger's own (pino-pretty prints it as `INFO (name):`).
+ */
 function logDecision(log: Logger, webhook: Webhook, req: AdmissionInput, d: Decision): void {
   const base = {
     uid: req.uid,
     webhook,
     kind: req.kind?.kind,
     namespace: req.namespace ?? (req.object?.metadata?.namespace as string | undefined),
-    name: req.name || (req.object?.metadata?.name as string | undefined),
+    object: req.name || (req.object?.metadata?.name as string | undefined),
     operation: req.operation,
     subResource: req.subResource || undefined,
     user: req.userInfo?.username,
   };
   const v = d.verdict;
-  if (v && (v.denials.length || v.warnings.length)) {
-    const all = [...v.denials, ...v.warnings];
+  if (v && (v.denials.length || v.warnings.length || v.audited.length)) {
+    const all = v.audited.length ? [...v.denials, ...v.warnings, ...v.audited] : [...v.denials, ...v.warnings];
     const first = all[0];
+    const decision = v.denials.length ? "deny" : v.warnings.length ? "warn" : "audit";
     log.info(
       {
         ...base,
-        decision: v.denials.length ? "deny" : "warn",
+        decision,
         rule: first.rule,
         family: first.family,
         rules: all.slice(0, MAX_LOGGED).map((f) => f.rule),
         more: all.length > MAX_LOGGED ? all.length - MAX_LOGGED : undefined,
+        audited: v.audited.length && decision !== "audit" ? v.audited.map((f) => f.rule) : undefined,
       },
-      v.denials.length ? d.response.status?.message : d.response.warnings?.[0],
+      decision === "deny"
+        ? d.response.status?.message
+        : decision === "warn"
+          ? d.response.warnings?.[0]
+          : // what a denial would have said
+            denialMessage(v.audited),
     );
   }
   if (log.isLevelEnabled("debug"))
@@ -164,7 +207,14 @@ export type ReviewHandler = (
 
 export function createReviewHandler(src: DecisionSources, metrics: Metrics | undefined, log: Logger): ReviewHandler {
   const finish = (webhook: Webhook, req: AdmissionInput, d: Decision, t0: number): HandlerAnswer => {
-    metrics?.observe(webhook, req.kind?.kind ?? "", req.operation, d.decision, (performance.now() - t0) / 1000);
+    metrics?.observe(
+      webhook,
+      req.kind?.kind ?? "",
+      req.operation,
+      d.decision,
+      (performance.now() - t0) / 1000,
+      ruleOf(d),
+    );
     if (d.decision !== "allowed" && d.decision !== "patched") logDecision(log, webhook, req, d);
     else if (log.isLevelEnabled("debug")) logDecision(log, webhook, req, d);
     return { status: 200, body: encodeReview(d.response) };

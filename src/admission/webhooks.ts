@@ -1,7 +1,7 @@
 /**
- * Names of the webhook entries in deploy/ (what kubectl prints as
+ * Names of the webhook entries in deploy/base/webhooks.yaml (what kubectl prints as
  * `admission webhook "<name>" denied the request`). One place, used by
- * `lbguard check` to print kubectl's words and checked against deploy/ by tests.
+ * `lbguard check` to print kubectl's words and checked against that file by tests.
  */
 export const WEBHOOKS = {
   defaultClass: "default-class.lbguard.dev",
@@ -13,8 +13,12 @@ export const WEBHOOKS = {
   namespaces: "namespaces.lbguard.dev",
 } as const;
 
-/** Namespaces whose kube-vip workloads have their own webhook entry (deploy/base/webhooks.yaml). */
-export const SYSTEM_WORKLOAD_NAMESPACES: readonly string[] = ["kube-system"];
+/**
+ * Namespaces whose kube-vip workloads have their own webhook entry, which
+ * never blocks when lbguard is down (deploy/base/webhooks.yaml): kube-system
+ * (the control-plane VIP) and harvester-system (Harvester's own kube-vip).
+ */
+export const SYSTEM_WORKLOAD_NAMESPACES: readonly string[] = ["kube-system", "harvester-system"];
 
 /** The validating webhook entry that judges an object of this kind in this namespace, as deploy/ routes it. */
 export function validatingWebhookFor(kind: string, namespace?: string): string {

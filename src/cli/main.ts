@@ -1,16 +1,34 @@
 #!/usr/bin/env node
-/** The `lbguard` executable: serve, check, certs, version (README: Command line). */
-import { Command, CommanderError, Option } from "commander";
+/** The `lbguard` executable: serve, check, certs, audit, init, version (README: Command line). */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS } from "../observability/logger.js";
 import { packageVersion, POLICY_API_VERSION } from "../version.js";
 
-function int(name: string) {
+/**
+ * The one parser of numeric flags and their LBGUARD_* variables: plain
+ * decimal digits (a fraction only where `fraction` says so) within
+ * [min, max]. Commander prints the message with the flag, the value and,
+ * for a variable, its name, and the command exits 2. `Number()` alone would
+ * take "", "0x10", "1e3" and " 5 ", and turn "abc" into NaN.
+ */
+export function numberFlag(what: string, o: { min: number; max: number; fraction?: boolean }) {
+  const shape = o.fraction ? /^\d+(\.\d+)?$/ : /^\d+$/;
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535)
-      throw new CommanderError(2, "lbguard.usage", `${name} must be a port number (0-65535), not "${v}"`);
+    if (!shape.test(v) || n < o.min || n > o.max)
+      throw new InvalidArgumentError(`Expected ${what} from ${o.min} to ${o.max}.`);
     return n;
   };
+}
+
+const port = numberFlag("a port number", { min: 0, max: 65535 });
+const days = numberFlag("a whole number of days", { min: 1, max: 36500 });
+const seconds = numberFlag("a number of seconds (5, 0.5)", { min: 0, max: 3600, fraction: true });
+
+/** A usage error found after parsing: each line on stderr as `lbguard CMD: …`, exit 2. */
+function usage(cmd: Command, message: string): never {
+  for (const line of message.split("\n")) process.stderr.write(`lbguard ${cmd.name()}: ${line}\n`);
+  throw new CommanderError(2, "lbguard.usage", message);
 }
 
 function collect(v: string, prev: string[] | undefined): string[] {
@@ -41,10 +59,7 @@ export function program(): Command {
       ),
     )
     .addOption(
-      new Option("--port <n>", "HTTPS port (0 picks a free one)")
-        .env("LBGUARD_PORT")
-        .default(8443)
-        .argParser(int("--port")),
+      new Option("--port <n>", "HTTPS port (0 picks a free one)").env("LBGUARD_PORT").default(8443).argParser(port),
     )
     .addOption(
       new Option("--cert-dir <dir>", "directory with tls.crt and tls.key (generated for development when absent)")
@@ -55,7 +70,7 @@ export function program(): Command {
       new Option("--metrics-port <n>", "plain-HTTP port for /metrics (0 picks a free one)")
         .env("LBGUARD_METRICS_PORT")
         .default(9090)
-        .argParser(int("--metrics-port")),
+        .argParser(port),
     )
     .addOption(
       new Option("--log-level <level>", "log level").env("LBGUARD_LOG_LEVEL").default("info").choices(LOG_LEVELS),
@@ -68,9 +83,15 @@ export function program(): Command {
       )
         .env("LBGUARD_SHUTDOWN_DELAY")
         .default(0)
-        .argParser((v) => Number(v)),
+        .argParser(seconds),
     )
-    .action(async (o) => {
+    .action(async (o, cmd: Command) => {
+      // a --state path that does not exist is a typo, not an empty cluster: refuse to start
+      if (o.state?.length) {
+        const { manifestFiles } = await import("../k8s/manifests.js");
+        const missing = manifestFiles(o.state).errors;
+        if (missing.length) usage(cmd, missing.map((e) => `--state ${e.file}: ${e.message}`).join("\n"));
+      }
       const { serveMain } = await import("./serve.js");
       await serveMain({
         policy: o.policy,
@@ -98,6 +119,14 @@ export function program(): Command {
     )
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .addOption(new Option("-n, --namespace <ns>", "namespace for objects that have none").default("default"))
+    .addOption(
+      new Option(
+        "--exclude <glob>",
+        "skip files and directories matching GLOB (repeatable): a name at any depth (templates, *.tpl.yaml) or a path (charts/*/templates); * and ? within a name, ** across directories",
+      )
+        .env("LBGUARD_EXCLUDE")
+        .argParser(collect),
+    )
     .option("--strict", "warnings fail too (exit 1)", false)
     .option("-v, --verbose", "also list objects without findings", false)
     .action(async (paths: string[], o) => {
@@ -109,6 +138,7 @@ export function program(): Command {
         strict: o.strict,
         namespace: o.namespace,
         verbose: o.verbose,
+        exclude: o.exclude ?? [],
       });
     });
 
@@ -141,11 +171,21 @@ export function program(): Command {
       new Option("--out <dir>", "write ca.crt, ca.key, tls.crt, tls.key here instead of a Secret").env("LBGUARD_OUT"),
     )
     .addOption(new Option("--kubeconfig <file>", "kubeconfig (default: in-cluster config)").env("LBGUARD_KUBECONFIG"))
-    .addOption(new Option("--ca-days <n>", "lifetime of a new CA").default(3650).argParser((v) => Number(v)))
     .addOption(
-      new Option("--cert-days <n>", "lifetime of a new serving certificate").default(365).argParser((v) => Number(v)),
+      new Option("--ca-days <n>", "lifetime of a new CA, in days").env("LBGUARD_CA_DAYS").default(3650).argParser(days),
     )
-    .action(async (o) => {
+    .addOption(
+      new Option("--cert-days <n>", "lifetime of a new serving certificate, in days")
+        .env("LBGUARD_CERT_DAYS")
+        .default(365)
+        .argParser(days),
+    )
+    .action(async (o, cmd: Command) => {
+      if (o.certDays > o.caDays)
+        usage(
+          cmd,
+          `--cert-days ${o.certDays} exceeds --ca-days ${o.caDays}: the serving certificate would outlive its CA`,
+        );
       const { certsMain } = await import("./certs.js");
       try {
         process.exitCode = await certsMain({
@@ -162,6 +202,92 @@ export function program(): Command {
         process.stderr.write(`lbguard certs: ${(e as Error).message}\n`);
         process.exitCode = 1;
       }
+    });
+
+  // ---- audit and init (SPEC §11) ----
+  p.command("audit")
+    .description(
+      "find what is already wrong in a cluster (snapshot with --state, else the live cluster); exit 0 nothing at or above --fail-level, 1 something is, 2 usage, read or parse errors",
+    )
+    .addOption(
+      new Option("--policy <file>", "OwnershipPolicy YAML (default: the policy lbguard init infers)").env(
+        "LBGUARD_POLICY",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--state <path>",
+        "snapshot: kubectl get svc,ipaddresspools,ds,deploy,pods,cm,leases,nodes -A -o yaml --show-managed-fields (repeatable)",
+      )
+        .env("LBGUARD_STATE")
+        .argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "--kubeconfig <file>",
+        "kubeconfig for the live cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)",
+      ).env("LBGUARD_KUBECONFIG"),
+    )
+    .addOption(
+      new Option("-o, --output <format>", "output format")
+        .choices(["text", "json", "yaml", "policyreport"])
+        .default("text"),
+    )
+    .addOption(
+      new Option("--fail-level <severity>", "exit 1 when a finding is at or above this severity")
+        .env("LBGUARD_FAIL_LEVEL")
+        .choices(["critical", "high", "medium", "low"])
+        .default("high"),
+    )
+    .addOption(
+      new Option("--exit-zero", "exit 0 even with findings (usage, read and parse errors still exit 2)")
+        .env("LBGUARD_EXIT_ZERO")
+        .default(false),
+    )
+    .action(async (o) => {
+      const { auditMain } = await import("./audit.js");
+      process.exitCode = await auditMain({
+        policy: o.policy,
+        state: o.state ?? [],
+        kubeconfig: o.kubeconfig,
+        output: o.output,
+        failLevel: o.failLevel,
+        exitZero: o.exitZero,
+      });
+    });
+
+  p.command("init")
+    .description(
+      "write the OwnershipPolicy that matches what runs in the cluster (snapshot with --state, else the live cluster)",
+    )
+    .addOption(
+      new Option("--state <path>", "snapshot: YAML/JSON files or directories, as for audit (repeatable)")
+        .env("LBGUARD_STATE")
+        .argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "--kubeconfig <file>",
+        "kubeconfig for the live cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)",
+      ).env("LBGUARD_KUBECONFIG"),
+    )
+    .addOption(
+      new Option(
+        "--null-owner <provider>",
+        "who keeps Services without a class when both take them (default: the one serving more of them today)",
+      )
+        .env("LBGUARD_NULL_OWNER")
+        .choices(["metallb", "kube-vip"]),
+    )
+    .addOption(new Option("-o, --output <file>", "write the policy here (default: stdout)"))
+    .action(async (o) => {
+      const { initMain } = await import("./init.js");
+      process.exitCode = await initMain({
+        state: o.state ?? [],
+        kubeconfig: o.kubeconfig,
+        nullOwner: o.nullOwner,
+        output: o.output,
+      });
     });
 
   p.command("version")

@@ -4,12 +4,12 @@ import { createReviewHandler } from "../admission/handler.js";
 import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
 import { SnapshotSource } from "../cluster/sources/snapshot.js";
-import { createLogger, Logger } from "../observability/logger.js";
+import { createLogger, Logger, stdoutSink } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
 import { PolicyError } from "../policy/policy.js";
 import { PolicySource } from "../policy/source.js";
 import { startMetricsServer } from "../transport/metrics-server.js";
-import { RunningServer, startServer } from "../transport/server.js";
+import { DRAIN_GRACE_MS, EXIT_MARGIN_MS, RunningServer, startServer } from "../transport/server.js";
 import { loadServingPair, ServingPair, CERT_FILE, KEY_FILE } from "../transport/tls.js";
 import { watchPaths } from "../util/watch.js";
 
@@ -103,6 +103,8 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
   const stop = () =>
     (stopping ??= (async () => {
       shuttingDown = true;
+      // every answer from now on carries Connection: close: clients leave this pod between requests
+      server.closeAfterAnswers();
       if (o.shutdownDelay) {
         // readiness now fails; keep answering while the endpoints catch up
         log.info({ seconds: o.shutdownDelay }, "shutting down: not ready, still answering");
@@ -113,8 +115,11 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
       certWatch.close();
       policy.close();
       await source.close();
-      await new Promise<void>((r) => m.server.close(() => r()));
-      log.info("stopped");
+      await new Promise<void>((r) => {
+        m.server.close(() => r());
+        m.server.closeAllConnections(); // a scraper's kept-alive connection must not hold the exit
+      });
+      log.info({ droppedLogLines: stdoutSink().dropped || undefined }, "stopped");
     })());
   return { port: server.port, metricsPort: m.port, server, stop };
 }
@@ -136,8 +141,19 @@ export async function serveMain(o: ServeOptions): Promise<void> {
   }
   const onSignal = (sig: string) => {
     log.info({ signal: sig }, "signal received");
+    // The exit never waits on stdout or on a stuck close: after the shutdown delay, the drain's grace
+    // and a margin for the last log lines, the process exits whatever is still pending.
+    const hardMs = (o.shutdownDelay ?? 0) * 1000 + DRAIN_GRACE_MS + EXIT_MARGIN_MS;
+    setTimeout(() => {
+      process.stderr.write(`lbguard: shutdown did not finish within ${hardMs} ms; exiting\n`);
+      process.exit(1);
+    }, hardMs).unref();
     s.stop().then(
-      () => process.exit(0),
+      // the last lines get a bounded chance to reach stdout
+      () =>
+        stdoutSink()
+          .flush(EXIT_MARGIN_MS)
+          .then(() => process.exit(0)),
       (e) => {
         log.error({ err: e }, "shutdown failed");
         process.exit(1);

@@ -46,15 +46,14 @@ export interface PoolRec {
 }
 
 /**
- * One address of a Service; it is its own (single-address) interval, so the
- * index stores it directly. Kept lean: 100k of these live in the view.
+ * One address of a Service; it is its own (single-address) interval. The view
+ * does not keep these objects (src/cluster/service-table.ts stores Services
+ * as rows of typed arrays); it builds them for the callers that read one.
  */
 export interface ServiceAddr extends Interval {
   text: string;
   /** the Service it belongs to */
   svc: ServiceRec;
-  /** the view's index entry (view-internal) */
-  handle: unknown;
 }
 
 export interface ServiceRec {
@@ -136,11 +135,11 @@ export function serviceRecord(o: KubeObject, defaultNs = ""): ServiceRec {
   const addrs: ServiceAddr[] = [];
   const add = (text: string, ip: IP) => {
     if (!addrs.some((x) => x.fam === ip.fam && x.lo === ip.v))
-      addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, svc: rec, handle: undefined });
+      addrs.push({ fam: ip.fam, lo: ip.v, hi: ip.v, text, svc: rec });
   };
   for (const a of assignedIPs(svc)) add(a.text, a.ip);
   for (const r of requestedIPs(svc)) if (r.ip && !r.dhcp) add(r.text, r.ip);
-  rec.addrs = addrs.slice(); // exact length: a pushed-to array keeps spare slots
+  rec.addrs = addrs;
   const share = metallbAnnotation(stringMap(o.metadata?.annotations), MLB.share, MLB.shareOld)?.value;
   if (share) rec.share = share;
   return rec;
@@ -231,8 +230,13 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
       );
       if (ref && typeof ref.kind === "string" && typeof ref.name === "string") {
         owner = { kind: ref.kind, name: ref.name };
+        // the Pods of a controller are that controller's instance; a ReplicaSet named
+        // <deployment>-<pod-template-hash> belongs to its Deployment
+        const hash = stringMap(o.metadata?.labels)["pod-template-hash"];
         instance =
-          ref.kind === "ReplicaSet" ? `ReplicaSet/${namespace}/${ref.name}` : `${ref.kind}/${namespace}/${ref.name}`;
+          ref.kind === "ReplicaSet" && hash && ref.name.endsWith(`-${hash}`)
+            ? `Deployment/${namespace}/${ref.name.slice(0, -hash.length - 1)}`
+            : `${ref.kind}/${namespace}/${ref.name}`;
       }
     }
   }
@@ -266,10 +270,10 @@ export function toRecord(o: KubeObject, defaultNs = ""): ViewRecord | undefined 
     }
     default:
       if (isWorkloadKind(kind) && (kind === "Pod" ? group === "" : group === "apps")) {
-        const w = workloadRecord(o, defaultNs);
-        // Pods a controller owns are represented by that controller.
-        if (w && w.kind === "Pod" && w.owner) return undefined;
-        return w;
+        // Pods a controller owns stay in the view too: a kube-vip Pod of a Job, a bare
+        // ReplicaSet or a tenant's controller has no other record; a controller and its
+        // Pods share one instance key, so they never clash with each other.
+        return workloadRecord(o, defaultNs);
       }
       return undefined;
   }

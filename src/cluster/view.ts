@@ -15,11 +15,13 @@ import {
   PoolRec,
   ServiceAddr,
   ServiceRec,
+  ServiceAllocation,
   ViewRecord,
   WorkloadRec,
   toRecord,
 } from "./records.js";
 import { KubeObject, WORKLOAD_KINDS, WorkloadKind } from "../k8s/object.js";
+import { ServiceTable } from "./service-table.js";
 
 export interface ClusterView {
   /** every source has delivered a complete first state */
@@ -35,6 +37,13 @@ export interface ClusterView {
   namespaceLabels(name: string): Labels | undefined;
   pool(namespace: string, name: string): PoolRec | undefined;
   pools(namespace?: string): PoolRec[];
+  /**
+   * Pools of `namespace` whose serviceAllocation does not rule out Services of
+   * `serviceNamespace` by its namespace list alone (their selectors are for the
+   * caller to check), in the order `pools(namespace)` lists them; fn returns
+   * true to stop. Indexed: the cost does not grow with the pools of other namespaces.
+   */
+  forEachPoolFor(namespace: string, serviceNamespace: string, fn: (pool: PoolRec) => boolean | void): void;
   /** pool entries overlapping iv, pools of `namespace` only; fn returns true to stop */
   forEachPoolOverlap(namespace: string, iv: Interval, fn: (pool: PoolRec, entry: MetalLBEntry) => boolean | void): void;
   service(namespace: string, name: string): ServiceRec | undefined;
@@ -64,13 +73,99 @@ export interface ClusterView {
 
 type PoolHit = { pool: PoolRec; entry: MetalLBEntry };
 
+interface PoolSlot {
+  rec: PoolRec;
+  handles: IndexEntry<PoolHit>[];
+  /** put order across all pools: pools() lists them in it */
+  seq: number;
+  alive: boolean;
+}
+
+/** Pools in put order with lazy removal. */
+class PoolList {
+  items: PoolSlot[] = [];
+  private dead = 0;
+  add(p: PoolSlot): void {
+    this.items.push(p);
+  }
+  removed(): void {
+    if (++this.dead > 32 && this.dead * 2 > this.items.length) {
+      this.items = this.items.filter((p) => p.alive);
+      this.dead = 0;
+    }
+  }
+  get empty(): boolean {
+    return this.items.length === this.dead;
+  }
+}
+
+/**
+ * The pools of one namespace by what their serviceAllocation says about
+ * namespaces: admitting every namespace, listing namespaces (by each listed
+ * one), or with namespace selectors (any namespace may match them).
+ */
+class PoolsOfNamespace {
+  readonly byName = new Map<string, PoolSlot>();
+  readonly open = new PoolList();
+  readonly selectors = new PoolList();
+  readonly listed = new Map<string, PoolList>();
+
+  private static lists(sa: ServiceAllocation | undefined): "open" | "selectors" | "listed" {
+    if (!sa || (!sa.namespaces.length && !sa.namespaceSelectors.length)) return "open";
+    return sa.namespaceSelectors.length ? "selectors" : "listed";
+  }
+
+  add(p: PoolSlot): void {
+    this.byName.set(p.rec.name, p);
+    const where = PoolsOfNamespace.lists(p.rec.serviceAllocation);
+    if (where !== "listed") return this[where].add(p);
+    for (const ns of new Set(p.rec.serviceAllocation!.namespaces)) {
+      let l = this.listed.get(ns);
+      if (!l) this.listed.set(ns, (l = new PoolList()));
+      l.add(p);
+    }
+  }
+
+  remove(p: PoolSlot): void {
+    p.alive = false;
+    this.byName.delete(p.rec.name);
+    const where = PoolsOfNamespace.lists(p.rec.serviceAllocation);
+    if (where !== "listed") return this[where].removed();
+    for (const ns of new Set(p.rec.serviceAllocation!.namespaces)) {
+      const l = this.listed.get(ns)!;
+      l.removed();
+      if (l.empty) this.listed.delete(ns);
+    }
+  }
+
+  /** open, selector and listed pools for serviceNamespace, merged in put order */
+  forEachFor(serviceNamespace: string, fn: (pool: PoolRec) => boolean | void): void {
+    const a = this.open.items;
+    const b = this.selectors.items;
+    const c = this.listed.get(serviceNamespace)?.items ?? [];
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    for (;;) {
+      while (i < a.length && !a[i].alive) i++;
+      while (j < b.length && !b[j].alive) j++;
+      while (k < c.length && !c[k].alive) k++;
+      const sa = i < a.length ? a[i].seq : Infinity;
+      const sb = j < b.length ? b[j].seq : Infinity;
+      const sc = k < c.length ? c[k].seq : Infinity;
+      let p: PoolSlot;
+      if (sa === Infinity && sb === Infinity && sc === Infinity) return;
+      if (sa <= sb && sa <= sc) p = a[i++];
+      else if (sb <= sc) p = b[j++];
+      else p = c[k++];
+      if (fn(p.rec) === true) return;
+    }
+  }
+}
+
 interface Store {
   put(rec: ViewRecord): void;
   remove(namespace: string, name: string): void;
-}
-
-function classKey(cls: string | null): string {
-  return cls === null ? "\u0000" : cls;
 }
 
 export function objectKey(kind: string, namespace: string, name: string): string {
@@ -81,10 +176,11 @@ export class MemoryView implements ClusterView {
   /** set by a source that can re-list pools (the live source) */
   freshPools?: (deadline: number, uid?: string) => Promise<ClusterView | undefined> | undefined;
   private readonly namespaces_ = new Map<string, NamespaceRec>();
-  private readonly poolsByKey = new Map<string, { rec: PoolRec; handles: IndexEntry<PoolHit>[] }>();
+  private readonly poolsByNs = new Map<string, PoolsOfNamespace>();
+  private poolCount = 0;
+  private poolSeq = 0;
   private readonly poolIndex = new IntervalIndex<PoolHit>();
-  private readonly servicesByKey = new Map<string, ServiceRec>();
-  private readonly serviceIndex = new Map<string, IntervalIndex<ServiceAddr>>();
+  private readonly services = new ServiceTable();
   private readonly configMaps = new Map<
     string,
     Map<string, { rec: ConfigMapRec; index: IntervalIndex<KubeVipEntry> }>
@@ -128,33 +224,24 @@ export class MemoryView implements ClusterView {
         const handles: IndexEntry<PoolHit>[] = [];
         for (const entry of rec.entries)
           for (const iv of entry.intervals) handles.push(this.poolIndex.insert(iv, { pool: rec, entry }));
-        this.poolsByKey.set(objectKey(rec.kind, rec.namespace, rec.name), { rec, handles });
+        let ns = this.poolsByNs.get(rec.namespace);
+        if (!ns) this.poolsByNs.set(rec.namespace, (ns = new PoolsOfNamespace()));
+        ns.add({ rec, handles, seq: this.poolSeq++, alive: true });
+        this.poolCount++;
       },
-      remove: (ns, name) => {
-        const key = objectKey("IPAddressPool", ns, name);
-        const p = this.poolsByKey.get(key);
-        if (!p) return;
+      remove: (namespace, name) => {
+        const ns = this.poolsByNs.get(namespace);
+        const p = ns?.byName.get(name);
+        if (!ns || !p) return;
         for (const h of p.handles) this.poolIndex.delete(h);
-        this.poolsByKey.delete(key);
+        ns.remove(p);
+        if (!ns.byName.size) this.poolsByNs.delete(namespace);
+        this.poolCount--;
       },
     };
     const services: Store = {
-      put: (r) => {
-        const rec = r as ServiceRec;
-        const ck = classKey(rec.cls);
-        let idx = this.serviceIndex.get(ck);
-        if (!idx) this.serviceIndex.set(ck, (idx = new IntervalIndex<ServiceAddr>()));
-        for (const addr of rec.addrs) addr.handle = idx.insert(addr, addr);
-        this.servicesByKey.set(`${rec.namespace}/${rec.name}`, rec);
-      },
-      remove: (ns, name) => {
-        const k = `${ns}/${name}`;
-        const s = this.servicesByKey.get(k);
-        if (!s) return;
-        const idx = this.serviceIndex.get(classKey(s.cls))!;
-        for (const a of s.addrs) idx.delete(a.handle as IndexEntry<ServiceAddr>);
-        this.servicesByKey.delete(k);
-      },
+      put: (r) => this.services.put(r as ServiceRec),
+      remove: (ns, name) => void this.services.remove(ns, name),
     };
     const configMaps: Store = {
       put: (r) => {
@@ -228,6 +315,14 @@ export class MemoryView implements ClusterView {
     this.stores[kind]?.remove(namespace, name);
   }
 
+  /**
+   * Bring the indexes to their steady form after a bulk load (the sources call
+   * it once the first state is in), so that no review pays for it.
+   */
+  settle(): void {
+    this.services.compact();
+  }
+
   // ---- reads --------------------------------------------------------------
 
   namespace(name: string): NamespaceRec | undefined {
@@ -254,14 +349,19 @@ export class MemoryView implements ClusterView {
   private readonly implicitLabels = new Map<string, Labels>();
 
   pool(namespace: string, name: string): PoolRec | undefined {
-    return this.poolsByKey.get(objectKey("IPAddressPool", namespace, name))?.rec;
+    return this.poolsByNs.get(namespace)?.byName.get(name)?.rec;
   }
 
+  /** Pools in the order they were put (a replaced pool moves to the end). */
   pools(namespace?: string): PoolRec[] {
-    const out: PoolRec[] = [];
-    for (const { rec } of this.poolsByKey.values())
-      if (namespace === undefined || rec.namespace === namespace) out.push(rec);
-    return out;
+    if (namespace !== undefined) return [...(this.poolsByNs.get(namespace)?.byName.values() ?? [])].map((p) => p.rec);
+    const all: PoolSlot[] = [];
+    for (const ns of this.poolsByNs.values()) for (const p of ns.byName.values()) all.push(p);
+    return all.sort((a, b) => a.seq - b.seq).map((p) => p.rec);
+  }
+
+  forEachPoolFor(namespace: string, serviceNamespace: string, fn: (pool: PoolRec) => boolean | void): void {
+    this.poolsByNs.get(namespace)?.forEachFor(serviceNamespace, fn);
   }
 
   forEachPoolOverlap(
@@ -274,16 +374,13 @@ export class MemoryView implements ClusterView {
     );
   }
 
+  /** A copy: the view keeps Services as table rows (src/cluster/service-table.ts). */
   service(namespace: string, name: string): ServiceRec | undefined {
-    return this.servicesByKey.get(`${namespace}/${name}`);
+    return this.services.get(namespace, name);
   }
 
   forEachServiceAddrAnyClass(iv: Interval, fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void): void {
-    let stop = false;
-    for (const idx of this.serviceIndex.values()) {
-      idx.forEachOverlap(iv, (e) => (stop = fn(e.value.svc, e.value) === true));
-      if (stop) return;
-    }
+    this.services.forEachAddrAnyClass(iv, fn);
   }
 
   forEachServiceAddr(
@@ -291,7 +388,7 @@ export class MemoryView implements ClusterView {
     iv: Interval,
     fn: (svc: ServiceRec, addr: ServiceAddr) => boolean | void,
   ): void {
-    this.serviceIndex.get(classKey(cls))?.forEachOverlap(iv, (e) => fn(e.value.svc, e.value));
+    this.services.forEachAddr(cls, iv, fn);
   }
 
   configMap(namespace: string, name: string): ConfigMapRec | undefined {
@@ -325,8 +422,8 @@ export class MemoryView implements ClusterView {
   counts(): Record<string, number> {
     return {
       namespaces: this.namespaces_.size,
-      pools: this.poolsByKey.size,
-      services: this.servicesByKey.size,
+      pools: this.poolCount,
+      services: this.services.size,
       configMaps: [...this.configMaps.values()].reduce((n, m) => n + m.size, 0),
       workloads: this.workloadsByKey.size,
     };

@@ -76,7 +76,23 @@ export interface RequestedIP {
   dhcp: boolean;
   /** a DNS name in kube-vip.io/loadbalancerIPs: kube-vip resolves it; no address to compare */
   dns?: boolean;
+  /**
+   * Set on the one entry that stands for the addresses of `source` beyond
+   * MAX_REQUESTED_IPS, which are neither parsed nor judged: how many there
+   * are. Its `ip` is null, so a rule that refuses what it cannot read refuses it.
+   */
+  beyond?: number;
 }
+
+/**
+ * Addresses read from one list (an annotation's comma list): 64. MetalLB
+ * reads at most two (one per family, docs/controllers.md M6); kube-vip binds
+ * every one, and no Service needs more than a handful. The API server lets
+ * annotations reach 256 KiB (about 22,800 addresses), and judging each one
+ * cost 0.3 s of CPU per review (BENCHMARKS.md "Faults"); past this many, the
+ * rest of the list is one entry with `beyond` set.
+ */
+export const MAX_REQUESTED_IPS = 64;
 
 /** RFC 1123 host names, as kube-vip would hand them to the resolver. */
 const HOSTNAME =
@@ -89,9 +105,10 @@ function isDhcp(ip: IP | null): boolean {
 /**
  * Every address a Service asks for, from the fields either provider reads:
  * spec.loadBalancerIP, MetalLB's loadBalancerIPs (resolved as MetalLB does),
- * kube-vip's loadbalancerIPs. Comma lists are split and trimmed.
+ * kube-vip's loadbalancerIPs. Comma lists are split and trimmed; of each list
+ * at most `max` addresses are read, the rest is one entry with `beyond` set.
  */
-export function requestedIPs(svc: ServiceLike): RequestedIP[] {
+export function requestedIPs(svc: ServiceLike, max = MAX_REQUESTED_IPS): RequestedIP[] {
   const out: RequestedIP[] = [];
   const ann = stringMap(svc.metadata?.annotations);
   const lbip = svc.spec?.loadBalancerIP;
@@ -101,24 +118,47 @@ export function requestedIPs(svc: ServiceLike): RequestedIP[] {
   }
   const m = metallbAnnotation(ann, MLB.ips, MLB.ipsOld);
   if (m && m.value !== "") {
-    for (const part of m.value.split(",")) {
+    eachListed(m.value, m.key, max, out, (part) => {
       const t = goTrimSpace(part);
       const ip = parseIP(t);
       out.push({ source: m.key, text: t, ip, dhcp: isDhcp(ip) });
-    }
+    });
   }
   const kv = ann[KV.ips];
   if (typeof kv === "string" && kv !== "") {
-    for (const part of kv.split(",")) {
+    eachListed(kv, KV.ips, max, out, (part) => {
       const t = part.trim();
       const ip = parseIP(t);
       // kube-vip resolves a value that is not an IP (FetchServiceAddresses; docs/controllers.md K7)
       if (!ip && HOSTNAME.test(t) && !/^[0-9.]+$/.test(t))
         out.push({ source: KV.ips, text: t, ip, dhcp: false, dns: true });
       else out.push({ source: KV.ips, text: t, ip, dhcp: isDhcp(ip) });
-    }
+    });
   }
   return out;
+}
+
+/** The first `max` parts of a comma list to `each`; the rest, uncounted part by part, as one `beyond` entry. */
+function eachListed(list: string, source: string, max: number, out: RequestedIP[], each: (part: string) => void): void {
+  let start = 0;
+  for (let n = 0; n < max; n++) {
+    const comma = list.indexOf(",", start);
+    if (comma < 0) {
+      each(list.slice(start));
+      return;
+    }
+    each(list.slice(start, comma));
+    start = comma + 1;
+  }
+  let beyond = 1;
+  for (let i = list.indexOf(",", start); i >= 0; i = list.indexOf(",", i + 1)) beyond++;
+  out.push({
+    source,
+    text: `(+${beyond} more addresses: at most ${max} are judged)`,
+    ip: null,
+    dhcp: false,
+    beyond,
+  });
 }
 
 /** IPs in status.loadBalancer.ingress. */

@@ -19,7 +19,6 @@ import { ResolvedEnv, expand, resolveEnv } from "./expand.js";
 import { ImageRef, Version, formatVersion, imageVersion, parseImage, versionBefore } from "./image.js";
 import {
   ANY_BOOL_FLAG,
-  SETTINGS,
   SVC_GATED,
   SettingSpec,
   envRead,

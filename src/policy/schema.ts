@@ -9,10 +9,17 @@ export const PROVIDERS = ["metallb", "kube-vip"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 export const FAMILIES = ["services", "foreignWrites", "pools", "kubeVip", "mirrorPods", "namespaces"] as const;
 export type RuleFamily = (typeof FAMILIES)[number];
-export type Enforcement = "deny" | "warn" | "off";
+/**
+ * Per rule family: `deny`; `warn` (allowed, the message as an admission
+ * warning); `audit` (allowed silently, the finding recorded in the answer's
+ * auditAnnotations, the info log and the metrics: the shadow mode for rolling
+ * out); `off` (the family is skipped).
+ */
+export const ENFORCEMENTS = ["deny", "warn", "audit", "off"] as const;
+export type Enforcement = (typeof ENFORCEMENTS)[number];
 
 const providerName = z.enum(PROVIDERS);
-const enforcement = z.enum(["deny", "warn", "off"]);
+const enforcement = z.enum(ENFORCEMENTS);
 
 const selector = z.strictObject({
   matchLabels: z.record(z.string(), z.string()).optional(),

@@ -36,7 +36,12 @@ export function poolSummary(pool: PoolRec, maxEntries = 2): string {
   return `${pool.name} (${shown})`;
 }
 
-/** Pools in MetalLB's namespace admitting a Service, stopping at `limit`. */
+/**
+ * The first `limit` pools (in the view's order) in MetalLB's namespace
+ * admitting a Service, sorted by name. Only the candidates the view's pool
+ * index gives for the namespace are checked, so a denial costs the same at
+ * 100,000 pools as at 1,000.
+ */
 export function admittingPools(
   view: ClusterView,
   policy: Policy,
@@ -48,10 +53,10 @@ export function admittingPools(
   const m = policy.providers.metallb;
   if (!m) return [];
   const out: PoolRec[] = [];
-  for (const p of view.pools(m.namespace)) {
+  view.forEachPoolFor(m.namespace, namespace, (p) => {
     if (poolAdmits(p, namespace, nsLabels, svcLabels)) out.push(p);
-    if (out.length >= limit) break;
-  }
+    return out.length >= limit;
+  });
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 

@@ -1,8 +1,10 @@
 /**
  * The decision engine: finds the kind module of a request, runs the checks
  * that apply (operation, subresource, relevant fields on UPDATE, enforcement
- * not `off`), and sorts findings by enforcement (deny | warn | off) and rank;
- * findings that need state the view has not synced follow failureMode. The
+ * not `off`), and sorts findings by enforcement (deny | warn | audit | off)
+ * and rank; findings that need state the view has not synced follow
+ * failureMode. A family under `audit` never denies, warns or patches: its
+ * findings (and the defaulting it would have done) go to `audited`. The
  * admission handler, `lbguard check` and the tests all call this.
  */
 import type { ClusterView } from "../cluster/view.js";
@@ -14,7 +16,7 @@ import { configMapKind } from "./kubevip-configmap.js";
 import { namespaceKind } from "./namespace.js";
 import { poolKind } from "./pool.js";
 import { serviceKind } from "./service.js";
-import { Finding, Mutation, RuleContext, Verdict, finding } from "./types.js";
+import { Finding, Mutation, RuleContext, Verdict, finding, objectName, objectNamespace } from "./types.js";
 import { appsKind, podKind } from "./workload.js";
 
 /** The table of admitted kinds. */
@@ -98,27 +100,41 @@ function stateFinding(
       );
 }
 
-const NOTHING: Verdict = Object.freeze({
-  denials: Object.freeze([]) as unknown as Finding[],
-  warnings: Object.freeze([]) as unknown as Finding[],
-});
+const NONE = Object.freeze([]) as unknown as Finding[];
+const NOTHING: Verdict = Object.freeze({ denials: NONE, warnings: NONE, audited: NONE });
 
 const byRank = (a: Finding, b: Finding) => a.rank - b.rank;
 
-/** Split findings by enforcement into denials and warnings. */
+/** Split findings by enforcement into denials, warnings and audited findings. */
 function sort(findings: Finding[], policy: Policy): Verdict {
   if (findings.length === 0) return NOTHING;
   const denials: Finding[] = [];
   const warnings: Finding[] = [];
+  let audited = NONE;
   for (const f of findings) {
     const e = policy.enforcementOf(f.family);
     if (e === "off") continue;
-    if (f.severity === "deny" && e === "deny") denials.push(f);
+    if (e === "audit") (audited === NONE ? (audited = []) : audited).push(f);
+    else if (f.severity === "deny" && e === "deny") denials.push(f);
     else warnings.push(f);
   }
   denials.sort(byRank);
   warnings.sort(byRank);
-  return { denials, warnings };
+  if (audited.length > 1) audited.sort(byRank);
+  return { denials, warnings, audited };
+}
+
+/** The defaulting a family under `audit` would have done, as a finding of its rule. */
+function wouldMutate(req: AdmissionInput, family: RuleFamily, rule: string, m: Mutation): Finding {
+  const subject = {
+    kind: req.kind?.kind || "object",
+    namespace: objectNamespace(req, req.object),
+    name: objectName(req, req.object),
+  };
+  return finding(rule, subject, `would ${m.description}`, `not applied: ${family} enforcement is audit`, {
+    family,
+    severity: "warn",
+  });
 }
 
 /** The mutating webhook's decision: defaulting only, never a denial of its own beyond failureMode. */
@@ -131,16 +147,21 @@ export function mutate(req: AdmissionInput, view: ClusterView, policy: Policy): 
   const ctx = new Context(req, view, policy, needs);
   let mutation: Mutation | undefined;
   let family: RuleFamily | undefined;
+  let audited: Finding[] | undefined;
   for (const c of checks) {
     const before = needs.length;
-    mutation = c.mutate!(ctx) ?? mutation;
-    if (needs.length > before) family ??= c.familyOf?.(req) ?? c.family;
+    const mu = c.mutate!(ctx);
+    const fam = c.familyOf?.(req) ?? c.family;
+    if (mu && policy.enforcementOf(fam) === "audit") (audited ??= []).push(wouldMutate(req, fam, c.rules[0], mu));
+    else mutation = mu ?? mutation;
+    if (needs.length > before) family ??= fam;
   }
-  if (!mutation && !needs.length) return NOTHING;
-  const v: Verdict = { denials: [], warnings: [], mutation };
+  if (!mutation && !needs.length && !audited) return NOTHING;
+  const v: Verdict = { denials: [], warnings: [], audited: audited ?? NONE, mutation };
   if (needs.length) {
     const f = stateFinding(req, view, policy, needs, family!);
-    (f.severity === "deny" ? v.denials : v.warnings).push(f);
+    if (policy.enforcementOf(family!) === "audit") v.audited = [...v.audited, f];
+    else (f.severity === "deny" ? v.denials : v.warnings).push(f);
   }
   return v;
 }

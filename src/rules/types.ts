@@ -77,6 +77,11 @@ export interface Verdict {
   denials: Finding[];
   /** findings returned as warnings */
   warnings: Finding[];
+  /**
+   * findings of families under enforcement `audit`: the request is not denied
+   * or warned for them; the answer records them in its auditAnnotations
+   */
+  audited: Finding[];
   mutation?: Mutation;
 }
 

@@ -270,8 +270,11 @@ function pairClash(cfg: KubeVipConfig, o: KubeVipConfig, them: string): Omit<Cla
 function clashes(ctx: RuleContext, w: WorkloadRec, cfg: KubeVipConfig): Clash[] {
   const out: Clash[] = [];
   if (!takesServices(cfg)) return out;
+  // a controller and its Pods are one instance: report each other instance once
+  const judged = new Set<string>([w.instance]);
   for (const other of ctx.view.workloads()) {
-    if (other.instance === w.instance) continue;
+    if (judged.has(other.instance)) continue;
+    judged.add(other.instance);
     for (const o of other.kubeVip) {
       if (!o.serves || !takesServices(o)) continue;
       const c = pairClash(cfg, o, workloadTitle(other));

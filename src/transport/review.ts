@@ -1,14 +1,14 @@
 /**
  * The two admission paths, in the order of controller-runtime's
  * `Webhook.ServeHTTP` (pkg/webhook/admission/http.go): check the method,
- * read the body within its limit (body.ts), call the review handler with the
+ * read the body within its limits (body.ts), call the review handler with the
  * content type and the deadline, write its result (answer.ts). Decoding and
  * deciding are the handler's business: this file only moves bytes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { answer, plain } from "./answer.js";
-import { BodyDone, readBody } from "./body.js";
+import type { BodyDone, Bodies } from "./body.js";
 import { deadlineFor } from "./deadline.js";
 import { rawHeader } from "./headers.js";
 import type { InFlight } from "./inflight.js";
@@ -25,33 +25,41 @@ const INTERNAL_ERROR: HandlerResult = Object.freeze({
 
 /**
  * The request listener for /mutate and /validate. The per-body callback is
- * made once here, not per request (readBody hands it back the webhook), and
- * captures nothing of its own: the synchronous path allocates no closure.
+ * made once here, not per request (the body reader hands it back the
+ * webhook and the deadline), and captures nothing of its own: the
+ * synchronous path allocates no closure.
+ *
+ * The deadline is taken from `?timeout=` when the request starts: the body
+ * must arrive by it (body.ts), and the handler gets the same one.
  */
-export function reviewEndpoint(handler: ReviewHandler, log: Logger, maxBody: number, inFlight: InFlight): ServeReview {
-  const onBody: BodyDone<Webhook> = (body, req, res, webhook) => {
+export function reviewEndpoint(handler: ReviewHandler, log: Logger, bodies: Bodies, inFlight: InFlight): ServeReview {
+  const onBody: BodyDone<Webhook> = (body, req, res, webhook, deadline) => {
     if (body === undefined) {
-      inFlight.leave(); // already answered (413), or the request failed
+      inFlight.leave(); // already answered (413, 408, 503), or the request failed
       return;
     }
     const contentType = rawHeader(req.rawHeaders, "content-type");
-    const deadline = deadlineFor(req.url ?? "", Date.now());
     const r = callHandler(handler, log, webhook, body, contentType, deadline);
     if (r instanceof Promise) {
       answerWhenSettled(r, res, inFlight, log);
     } else {
-      answer(res, r, inFlight.draining);
+      answer(res, r, inFlight.closing);
       inFlight.leave();
     }
   };
 
   return (webhook, req, res) => {
     if (req.method !== "POST") {
-      plain(res, 405, "method not allowed", { Allow: "POST" });
+      plain(
+        res,
+        405,
+        "method not allowed",
+        inFlight.closing ? { Allow: "POST", Connection: "close" } : { Allow: "POST" },
+      );
       return;
     }
     // in flight from here: the body's listeners are attached, none has run yet
-    if (readBody(req, res, maxBody, webhook, onBody)) inFlight.enter();
+    if (bodies.read(req, res, deadlineFor(req.url ?? "", Date.now()), webhook, onBody)) inFlight.enter();
   };
 }
 
@@ -61,10 +69,10 @@ export function reviewEndpoint(handler: ReviewHandler, log: Logger, maxBody: num
  */
 function answerWhenSettled(p: Promise<HandlerResult>, res: ServerResponse, inFlight: InFlight, log: Logger): void {
   p.then(
-    (x) => answer(res, x, inFlight.draining),
+    (x) => answer(res, x, inFlight.closing),
     (e) => {
       log.error({ err: e }, "review handler failed");
-      answer(res, INTERNAL_ERROR, inFlight.draining);
+      answer(res, INTERNAL_ERROR, inFlight.closing);
     },
   ).finally(inFlight.leave);
 }

@@ -35,7 +35,27 @@ export interface ServerOptions {
   handler: ReviewHandler;
   readiness: Readiness;
   log: Logger;
+  /** largest body (413 beyond); MAX_BODY unless told */
   maxBody?: number;
+  /** bytes buffered across unfinished bodies (503 beyond); MAX_BUFFERED_BODY_BYTES unless told */
+  maxBuffered?: number;
+  /** open connections accepted at once; MAX_CONNECTIONS unless told */
+  maxConnections?: number;
+  /** time for a request's headers, from the connection's start for its first; HEADERS_TIMEOUT_MS unless told */
+  headersTimeoutMs?: number;
+}
+
+/** What the transport has refused or closed so far, and what it holds now. */
+export interface TransportStats {
+  connections: number;
+  bufferedBodyBytes: number;
+  /** connections refused at accept: MAX_CONNECTIONS were open */
+  dropped: number;
+  /** connections closed by node's header or request timeout (a request, or nothing, too slow) */
+  timedOut: number;
+  bodiesTimedOut: number;
+  bodiesRefused: number;
+  bodiesTooLarge: number;
 }
 
 export interface RunningServer {
@@ -43,8 +63,20 @@ export interface RunningServer {
   server: https.Server;
   /** swap the serving certificate; open connections keep theirs */
   setCertificate(pair: { cert: string; key: string }): void;
-  /** stop accepting, finish in-flight reviews, then resolve */
+  /**
+   * From now on every answer carries `Connection: close` (the shutdown delay:
+   * clients move to other endpoints without a connection being cut under them).
+   */
+  closeAfterAnswers(): void;
+  /**
+   * Stop accepting, answer what arrives on open connections (with
+   * `Connection: close`), close each connection once it is quiet, then
+   * resolve; after `graceMs` the rest are closed by force.
+   */
   drain(graceMs?: number): Promise<void>;
   readonly draining: boolean;
+  /** answers carry `Connection: close` */
+  readonly closing: boolean;
   readonly inFlight: number;
+  stats(): TransportStats;
 }

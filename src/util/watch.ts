@@ -7,6 +7,15 @@
 import { FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { dirname, join } from "node:path";
 
+/**
+ * How long a changed policy or state file must read the same before it is
+ * used (policy/source.ts, cluster/sources/snapshot.ts): 500 ms. A writer
+ * that finishes within it is never seen half-way; a mounted ConfigMap (an
+ * atomic symlink swap) is used 0.5 s later than it could be, where the
+ * kubelet takes up to a minute to deliver it anyway.
+ */
+export const SETTLE_MS = 500;
+
 export interface Watch {
   close(): void;
 }

@@ -1,48 +1,86 @@
 /**
- * Kustomize-style assembly for tests: exactly the features deploy/ uses
- * (resources, images, labels, strategic-merge `$patch: delete`, JSON 6902
- * patches with a target). Anything else in a kustomization is an error, so
- * this assembler cannot silently drift from what kustomize would build.
+ * The real kustomize: `kubectl kustomize DIR` (kubectl embeds kustomize v5),
+ * so the tests build deploy/ exactly as `kubectl apply -k` does. Where
+ * kubectl is absent the tests that need it are skipped and say so; the
+ * content tests then read deploy/install*.yaml, which are that same
+ * rendering, checked equal to it wherever kubectl exists.
  */
-import jsonpatch from "fast-json-patch";
-import { readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import YAML from "yaml";
+import { ROOT } from "../helpers/paths.js";
 
 export type Obj = Record<string, any>;
-const SUPPORTED = new Set(["apiVersion", "kind", "resources", "images", "labels", "patches"]);
 
-export function build(dir: string): Obj[] {
-  const k = YAML.parse(readFileSync(join(dir, "kustomization.yaml"), "utf8"));
-  for (const key of Object.keys(k)) if (!SUPPORTED.has(key)) throw new Error(`${dir}: kustomization field ${key} is not supported by the test assembler`);
-  let objs: Obj[] = [];
-  for (const r of k.resources ?? []) {
-    const p = resolve(dir, r);
-    if (statSync(p).isDirectory()) objs.push(...build(p));
-    else
-      for (const d of YAML.parseAllDocuments(readFileSync(p, "utf8"))) {
-        if (d.errors.length) throw new Error(`${p}: ${d.errors[0].message}`);
-        const o = d.toJS();
-        if (o) objs.push(o);
-      }
+export const KUBECTL = process.env.KUBECTL || "kubectl";
+
+let available: boolean | undefined;
+/** Whether `kubectl kustomize` runs here. */
+export function hasKubectl(): boolean {
+  return (available ??= spawnSync(KUBECTL, ["version", "--client"], { encoding: "utf8" }).status === 0);
+}
+export const NO_KUBECTL = `${KUBECTL} not found: skipped (install kubectl, which embeds kustomize v5, to build deploy/ for real)`;
+
+/** Parse a multi-document YAML text into its objects (empty documents dropped). */
+export function parseDocs(text: string, source: string): Obj[] {
+  return YAML.parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length) throw new Error(`${source}: ${d.errors[0].message}`);
+      return d.toJS() as Obj | null;
+    })
+    .filter((o): o is Obj => o != null);
+}
+
+/** `kubectl kustomize dir`: the rendered text, or the error kustomize printed. */
+export function kustomizeText(dir: string): { text: string } | { error: string } {
+  try {
+    return { text: execFileSync(KUBECTL, ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) };
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    return { error: (err.stderr || err.message).trim() };
   }
-  for (const img of k.images ?? [])
-    for (const o of objs) for (const c of containersOf(o)) if (c.image.split(":")[0] === img.name) c.image = `${img.newName ?? img.name}:${img.newTag}`;
-  for (const l of k.labels ?? []) for (const o of objs) o.metadata.labels = { ...(o.metadata.labels ?? {}), ...l.pairs };
-  for (const p of k.patches ?? []) {
-    const doc = YAML.parse(p.patch);
-    if (Array.isArray(doc)) {
-      const t = p.target;
-      const hits = objs.filter((o) => o.kind === t.kind && o.metadata.name === t.name && (!t.group || o.apiVersion.startsWith(`${t.group}/`)));
-      if (!hits.length) throw new Error(`patch target ${t.kind}/${t.name} not found`);
-      for (const h of hits) jsonpatch.applyPatch(h, doc, true, true);
-    } else if (doc?.$patch === "delete") {
-      const before = objs.length;
-      objs = objs.filter((o) => !(o.kind === doc.kind && o.metadata.name === doc.metadata.name && (o.metadata.namespace ?? "") === (doc.metadata.namespace ?? "")));
-      if (objs.length === before) throw new Error(`delete patch: ${doc.kind}/${doc.metadata.name} not found`);
-    } else throw new Error(`unsupported patch: ${p.patch.slice(0, 80)}`);
-  }
-  return objs;
+}
+
+/** `kubectl kustomize dir` for many directories, a few at a time (each kubectl costs a process start). */
+export async function kustomizeAll(dirs: string[], parallel = 4): Promise<({ text: string } | { error: string })[]> {
+  const out: ({ text: string } | { error: string })[] = new Array(dirs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < dirs.length; i = next++)
+      out[i] = await new Promise((resolve) =>
+        execFile(KUBECTL, ["kustomize", dirs[i]], { encoding: "utf8", maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+          resolve(err ? { error: (stderr || err.message).trim() } : { text: stdout }),
+        ),
+      );
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, dirs.length) }, worker));
+  return out;
+}
+
+/** `kubectl kustomize dir` parsed; throws with kustomize's own message when the build fails. */
+export function kustomize(dir: string): Obj[] {
+  const r = kustomizeText(dir);
+  if ("error" in r) throw new Error(`kubectl kustomize ${relative(ROOT, dir) || "."}: ${r.error}`);
+  return parseDocs(r.text, dir);
+}
+
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/** The kustomization file of a directory, if it has one. */
+export function kustomizationFile(dir: string): string | undefined {
+  return KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+}
+
+/** Every directory under `top` (itself included) holding a kustomization, sorted. */
+export function kustomizationDirs(top: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (kustomizationFile(d)) out.push(d);
+    for (const n of readdirSync(d).sort()) if (statSync(join(d, n)).isDirectory()) walk(join(d, n));
+  };
+  walk(top);
+  return out;
 }
 
 export function podSpecOf(o: Obj): Obj | undefined {

@@ -1,7 +1,8 @@
 /**
  * The webhook names `lbguard check` prints (kubectl's `admission webhook "…"
- * denied the request`) are the names deploy/ gives the entries that judge each
- * kind in each namespace: read from the deploy file, not restated.
+ * denied the request`) are the names deploy/base/webhooks.yaml gives the
+ * entries that judge each kind in each namespace: read from that file, not
+ * restated.
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
@@ -16,18 +17,7 @@ interface Entry {
   namespaceSelector?: { matchExpressions?: { key: string; operator: string; values: string[] }[] };
 }
 
-function webhookFile(): string {
-  for (const f of ["deploy/base/webhooks.yaml", "deploy/webhooks.yaml"]) {
-    try {
-      return readFileSync(join(ROOT, f), "utf8");
-    } catch {
-      // try the next layout
-    }
-  }
-  throw new Error("no webhooks.yaml under deploy/");
-}
-
-const docs = YAML.parseAllDocuments(webhookFile()).map((d) => d.toJSON());
+const docs = YAML.parseAllDocuments(readFileSync(join(ROOT, "deploy/base/webhooks.yaml"), "utf8")).map((d) => d.toJSON());
 const validating: Entry[] = docs.find((d) => d?.kind === "ValidatingWebhookConfiguration")!.webhooks;
 const mutating: Entry[] = docs.find((d) => d?.kind === "MutatingWebhookConfiguration")!.webhooks;
 
@@ -55,7 +45,7 @@ function matching(entries: Entry[], group: string, resource: string, namespace: 
     .map((e) => e.name);
 }
 
-describe("deploy: webhook names in lbguard's output match deploy/", () => {
+describe("deploy: webhook names in lbguard's output match deploy/base/webhooks.yaml", () => {
   for (const [kind, group, resource] of KINDS)
     for (const ns of NAMESPACES) {
       const hits = matching(validating, group, resource, ns);

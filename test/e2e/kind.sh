@@ -43,7 +43,7 @@ kubectl -n metallb-system rollout status deployment/controller --timeout=180s
 
 # lbguard from deploy/ with the image just built (test/e2e/overlay swaps the image)
 kubectl apply -k test/e2e/overlay
-kubectl -n lbguard-system wait --for=condition=complete job/lbguard-certs --timeout=180s
+kubectl -n lbguard-system wait --for=condition=complete job -l app.kubernetes.io/component=certs --timeout=180s
 kubectl -n lbguard-system rollout status deployment/lbguard --timeout=180s
 
 # 1. defaulting: a class-less Service in default gets MetalLB's class

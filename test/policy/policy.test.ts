@@ -95,7 +95,7 @@ describe("policy: loading and validation", () => {
     [
       "a bad enforcement value",
       (d) => (d.spec.enforcement = { pools: "block" }),
-      /spec\.enforcement\.pools: must be "deny" or "warn" or "off"/,
+      /spec\.enforcement\.pools: must be "deny" or "warn" or "audit" or "off"/,
     ],
     [
       "a class Kubernetes would refuse",
@@ -123,7 +123,7 @@ describe("policy: loading and validation", () => {
     [
       "a bad namespaces enforcement value",
       (d) => (d.spec.enforcement = { namespaces: "block" }),
-      /spec\.enforcement\.namespaces: must be "deny" or "warn" or "off"/,
+      /spec\.enforcement\.namespaces: must be "deny" or "warn" or "audit" or "off"/,
     ],
     [
       "an unknown enforcement family",

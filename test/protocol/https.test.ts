@@ -270,7 +270,7 @@ describe("protocol: AdmissionReview over HTTPS (kube-vip owns class-less Service
         .on("error", reject);
     });
     expect(text).to.match(
-      /lbguard_admission_requests_total\{webhook="validate",kind="Service",operation="CREATE",decision="denied"\} \d+/,
+      /lbguard_admission_requests_total\{webhook="validate",kind="Service",operation="CREATE",decision="denied",rule="service\.[a-z-]+"\} \d+/,
     );
     expect(text).to.match(/lbguard_admission_duration_seconds_bucket\{le="0.0005",webhook="mutate",kind="Service"\}/);
     expect(text).to.match(/lbguard_policy_reloads_total\{result="success"\} 1/);

@@ -298,8 +298,10 @@ export async function startLiveSource(o: LiveOptions): Promise<LiveSource> {
     ...o,
     onSynced: () => {
       o.onSynced?.();
+      if (!src.memory.synced) return;
+      src.memory.settle();
       // the first full list leaves a burst of garbage: collect it once everything is in
-      if (src.memory.synced && collectGarbage()) o.log.debug("collected the garbage of the initial lists");
+      if (collectGarbage()) o.log.debug("collected the garbage of the initial lists");
     },
   };
   const src = new LiveSource(kc, opts);

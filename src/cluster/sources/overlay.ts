@@ -33,6 +33,9 @@ export class PoolOverlayView implements ClusterView {
   pools(namespace?: string): PoolRec[] {
     return this.fresh.pools(namespace);
   }
+  forEachPoolFor(namespace: string, serviceNamespace: string, fn: (pool: PoolRec) => boolean | void): void {
+    this.fresh.forEachPoolFor(namespace, serviceNamespace, fn);
+  }
   forEachPoolOverlap(
     namespace: string,
     iv: Interval,

@@ -2,10 +2,21 @@
  * The snapshot source: cluster state from YAML/JSON files (`--state PATH`,
  * repeatable), reloaded when they change. A reload builds a new view and
  * swaps it in whole, so a decision never sees half a snapshot.
+ *
+ * Reloads are atomic (SPEC §6): the files are used only once they read the
+ * same twice in a row (a digest of every file's bytes, SETTLE_MS apart; the
+ * second read is the one parsed, file by file, each checked against the
+ * digest), and only if every file parses. A reload with any error (a file
+ * that is not valid YAML or JSON, half a file, a path that cannot be read)
+ * keeps the previous view in force: before, the view was replaced by what
+ * the other files held (13,610 of 62,776 probes wrongly allowed,
+ * BENCHMARKS.md "Faults"). Each reload is counted by result.
  */
-import { manifestFiles, readManifests } from "../../k8s/manifests.js";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { manifestFiles, parseManifestText } from "../../k8s/manifests.js";
 import type { Logger } from "../../observability/logger.js";
-import { watchPaths, Watch } from "../../util/watch.js";
+import { SETTLE_MS, watchPaths, Watch } from "../../util/watch.js";
 import type { ViewSource } from "../source.js";
 import { ClusterView, MemoryView, ViewHolder } from "../view.js";
 import { collectGarbage } from "../../util/gc.js";
@@ -17,57 +28,206 @@ export interface SnapshotLoad {
   errors: string[];
 }
 
-export function loadSnapshot(paths: string[]): SnapshotLoad {
+/** The files of a snapshot and a hash of each one's bytes, in reading order. */
+export interface SnapshotDigest {
+  /** every file and its hash, and every path that could not be listed: equal keys, equal snapshots */
+  key: string;
+  hashes: Map<string, string>;
+}
+
+const hashOf = (bytes: Buffer) => createHash("sha256").update(bytes).digest("base64");
+
+/** Read every file of the snapshot once and hash it (nothing is parsed). */
+export function snapshotDigest(paths: string[]): SnapshotDigest {
+  const { files, errors } = manifestFiles(paths);
+  const hashes = new Map<string, string>();
+  for (const f of files) {
+    try {
+      hashes.set(f, hashOf(readFileSync(f)));
+    } catch (e) {
+      hashes.set(f, `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return { key: keyOf(hashes, errors), hashes };
+}
+
+function keyOf(hashes: Map<string, string>, missing: { file: string; message: string }[]): string {
+  let key = "";
+  for (const [f, h] of hashes) key += `${f}\0${h}\n`;
+  for (const e of missing) key += `${e.file}\0${e.message}\n`;
+  return key;
+}
+
+/**
+ * Load the snapshot. With `expect`, each file's bytes must hash as in
+ * `expect` (else `changed` is set and the load stops: the files are still
+ * being written).
+ */
+export function loadSnapshot(
+  paths: string[],
+  expect?: SnapshotDigest,
+): SnapshotLoad & { digest: SnapshotDigest; changed?: boolean } {
   const view = new MemoryView();
   let kept = 0;
   let count = 0;
   const errors: string[] = [];
+  const hashes = new Map<string, string>();
   // one file at a time: the parsed objects of a file are dropped before the next is read,
   // so the peak is the largest file, not the whole snapshot
   const { files, errors: missing } = manifestFiles(paths);
   for (const e of missing) errors.push(`${e.file}: ${e.message}`);
+  const digest = () => ({ key: keyOf(hashes, missing), hashes });
   for (const file of files) {
-    const r = readManifests([file]);
-    for (const e of r.errors) errors.push(`${e.file}: ${e.message}`);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      const why = `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+      hashes.set(file, why);
+      if (expect && expect.hashes.get(file) !== why)
+        return { view, objects: count, kept, errors, digest: digest(), changed: true };
+      errors.push(`${file}: cannot read: ${(e as Error).message}`);
+      continue;
+    }
+    const h = hashOf(bytes);
+    hashes.set(file, h);
+    if (expect && expect.hashes.get(file) !== h)
+      return { view, objects: count, kept, errors, digest: digest(), changed: true };
+    const r = parseManifestText(bytes.toString("utf8"), file);
+    if (r.error) errors.push(`${file}: ${r.error}`);
     count += r.objects.length;
-    for (const { object } of r.objects) if (view.apply(object, "default")) kept++;
+    for (const object of r.objects) if (view.apply(object, "default")) kept++;
   }
+  const d = digest();
+  if (expect && d.key !== expect.key) return { view, objects: count, kept, errors, digest: d, changed: true };
+  view.settle();
   // parsing a large snapshot leaves its text and whole objects behind: collect them once
   if (count > 10_000) collectGarbage();
-  return { view, objects: count, kept, errors };
+  return { view, objects: count, kept, errors, digest: d };
+}
+
+/** What one look at the files found. */
+export type SnapshotCheck = "unchanged" | "pending" | "reloaded" | "invalid";
+
+/** A counter by result, as prom-client's Counter (`lbguard_snapshot_reloads_total{result}`). */
+export interface ResultCounter {
+  labels(result: string): { inc(): void };
+}
+
+export interface SnapshotOptions {
+  /** the stat poll behind fs.watch; 0: no watching, `check()` is called by hand */
+  pollMs?: number;
+  settleMs?: number;
+  /** counts reloads by result: success, error */
+  reloads?: ResultCounter;
 }
 
 export class SnapshotSource implements ViewSource {
   private watch?: Watch;
+  /** digest of the files in force, or last refused (not retried until they change) */
+  private judged: string;
+  /** files read once, waiting for a second read */
+  private candidate?: SnapshotDigest;
+  private candidateAt = 0;
+  private settleTimer?: NodeJS.Timeout;
+  /** reloads by result since start */
+  readonly reloads = { success: 0, error: 0 };
+
   constructor(
     private readonly paths: string[],
     readonly holder: ViewHolder,
     private readonly log: Logger,
-  ) {}
+    judged = "",
+    private readonly opts: SnapshotOptions = {},
+    private readonly onReload?: () => void,
+  ) {
+    this.judged = judged;
+  }
 
-  static start(paths: string[], log: Logger, onReload?: () => void): SnapshotSource {
+  static start(paths: string[], log: Logger, onReload?: () => void, opts: SnapshotOptions = {}): SnapshotSource {
     const first = loadSnapshot(paths);
     for (const e of first.errors) log.warn({ source: "snapshot" }, e);
     log.info(
       { source: "snapshot", paths, objects: first.objects, kept: first.kept, ...first.view.counts() },
       "cluster snapshot loaded",
     );
-    const src = new SnapshotSource(paths, new ViewHolder(first.view), log);
-    src.watch = watchPaths(paths, () => {
-      const next = loadSnapshot(paths);
-      for (const e of next.errors) log.warn({ source: "snapshot" }, e);
-      if (next.errors.length && next.kept === 0) {
-        log.error({ source: "snapshot" }, "snapshot reload read nothing usable; keeping the previous state");
-        return;
-      }
-      src.holder.current = next.view;
-      log.info(
-        { source: "snapshot", objects: next.objects, kept: next.kept, ...next.view.counts() },
-        "cluster snapshot reloaded",
-      );
-      onReload?.();
-    });
+    const src = new SnapshotSource(paths, new ViewHolder(first.view), log, first.digest.key, opts, onReload);
+    const pollMs = opts.pollMs ?? 2000;
+    if (pollMs > 0) src.watch = watchPaths(paths, () => src.check(), pollMs);
     return src;
+  }
+
+  /**
+   * Look at the files (the watcher calls this on every change): files that
+   * differ from those in force become the candidate and are read again
+   * `settleMs` later; the same files read twice in a row are loaded and, if
+   * every one parses, swapped in.
+   */
+  check(): SnapshotCheck {
+    const settleMs = this.opts.settleMs ?? SETTLE_MS;
+    if (!this.candidate || Date.now() - this.candidateAt < settleMs) {
+      // a first read, or a change event before the candidate has had its settleMs: (re)read, keep waiting
+      const now = snapshotDigest(this.paths);
+      if (now.key === this.judged) {
+        this.candidate = undefined;
+        return "unchanged";
+      }
+      if (this.candidate && now.key === this.candidate.key) return "pending";
+      return this.wait(now);
+    }
+    const next = loadSnapshot(this.paths, this.candidate);
+    if (next.changed) {
+      const now = snapshotDigest(this.paths);
+      if (now.key === this.judged) {
+        this.candidate = undefined;
+        return "unchanged";
+      }
+      return this.wait(now);
+    }
+    this.candidate = undefined;
+    this.judged = next.digest.key;
+    if (next.errors.length) {
+      this.reloads.error++;
+      this.opts.reloads?.labels("error").inc();
+      this.log.error(
+        {
+          source: "snapshot",
+          errors: next.errors.slice(0, 10),
+          more: next.errors.length > 10 ? next.errors.length - 10 : undefined,
+        },
+        "cluster snapshot reload has errors; keeping the previous state",
+      );
+      return "invalid";
+    }
+    this.holder.current = next.view;
+    this.reloads.success++;
+    this.opts.reloads?.labels("success").inc();
+    this.log.info(
+      { source: "snapshot", objects: next.objects, kept: next.kept, ...next.view.counts() },
+      "cluster snapshot reloaded",
+    );
+    this.onReload?.();
+    return "reloaded";
+  }
+
+  private wait(d: SnapshotDigest): SnapshotCheck {
+    this.candidate = d;
+    this.candidateAt = Date.now();
+    const settleMs = this.opts.settleMs ?? SETTLE_MS;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    // watching: look again a full settleMs later (without a watcher, the caller looks again)
+    if (this.watch) {
+      this.settleTimer = setTimeout(() => {
+        this.settleTimer = undefined;
+        this.check();
+      }, settleMs);
+      this.settleTimer.unref();
+    }
+    this.log.info(
+      { source: "snapshot", settleMs },
+      "cluster snapshot files changed; used once they read the same again",
+    );
+    return "pending";
   }
 
   view(): ClusterView {
@@ -76,5 +236,7 @@ export class SnapshotSource implements ViewSource {
 
   close(): void {
     this.watch?.close();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
   }
 }

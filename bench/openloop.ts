@@ -1,0 +1,298 @@
+/**
+ * An open-loop load generator: request i is sent at t0 + i/rate whatever the
+ * answers so far, and its latency is measured from that scheduled instant to
+ * the end of its answer, so a server that stalls is charged for every request
+ * that waited behind the stall (a closed-loop generator such as autocannon's
+ * `overallRate` sends less while the server stalls and under-reports it).
+ * Requests go over a keep-alive https.Agent with a fixed number of sockets
+ * (10: what an API server keeps open to a webhook under moderate load); one
+ * that finds every socket busy waits in the agent's queue, and that wait is
+ * part of its latency.
+ *
+ * As a program, it measures lbguard and the baseline side by side:
+ *   node dist/bench/openloop.js [--quick] [--rates 1000,5000] [--reps 3] [--duration S]
+ *     [--lb-flags "--max-semi-space-size=8"] [--fresh] [--trace-gc] [--series] [--warmup S]
+ * alternating the servers in every repetition (this machine is noisy).
+ * --fresh measures a server's first seconds (no warm-up); --trace-gc prints
+ * lbguard's GC trace lines that fall into the measured window; --series the
+ * worst latency in every 250 ms.
+ */
+import { readFileSync } from "node:fs";
+import https from "node:https";
+import { pathToFileURL } from "node:url";
+import { FULL, QUICK } from "./generate.js";
+import { MixedReview, mix } from "./mix.js";
+import { cpuSeconds, rssMB } from "./proc.js";
+import { LB_FLAGS, PIN, Server, pinGenerator, prepare, startBaseline, startLbguard, stop } from "./servers.js";
+
+export interface OpenLoopOptions {
+  port: number;
+  /** CA of the serving certificate: the generator verifies it, as the API server does */
+  ca: string;
+  reviews: MixedReview[];
+  /** reviews per second */
+  rate: number;
+  durationS: number;
+  /** seconds at the same rate before the measured window (not recorded) */
+  warmupS?: number;
+  sockets?: number;
+  /** the server process, for its CPU time over the measured window */
+  pid?: number;
+}
+
+export interface OpenLoopResult {
+  rate: number;
+  sent: number;
+  /** answers that were not 200, and connection errors */
+  errors: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** how late the generator itself sent, ms (its timer granularity and its own pauses): p99 / max */
+  sendLagP99: number;
+  sendLagMax: number;
+  /** the server's CPU over the measured window, share of one core */
+  serverCpu: number;
+  /** peak RSS of the server in the window, MB */
+  rssPeak: number;
+  /**
+   * share of the window in which some runnable task of this machine waited for
+   * a CPU (/proc/pressure/cpu "some"; NaN where absent): other work competing
+   * with the measurement. Near 0 on a quiet machine.
+   */
+  pressure: number;
+  /** per request, in send order: scheduled time (ms from the window's start) and latency (ms) */
+  scheduled: Float64Array;
+  latency: Float64Array;
+}
+
+/** /proc/pressure/cpu "some" total, µs (NaN where the kernel has no PSI) */
+export function cpuPressureUs(): number {
+  try {
+    return Number(/some .*total=(\d+)/.exec(readFileSync("/proc/pressure/cpu", "utf8"))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const sockets = o.sockets ?? 10;
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: sockets,
+    maxFreeSockets: sockets,
+    ca: o.ca,
+    servername: "lbguard.lbguard-system.svc",
+  });
+  const warm = Math.round((o.warmupS ?? 0) * o.rate);
+  const total = warm + Math.round(o.durationS * o.rate);
+  const bodies = o.reviews.map((r) => ({ path: r.path, body: Buffer.from(r.body) }));
+  const scheduled = new Float64Array(total);
+  const latency = new Float64Array(total).fill(NaN);
+  const lag = new Float64Array(total);
+  let errors = 0;
+  let finished = 0;
+  let next = 0;
+  let cpu0 = 0;
+  let psi0 = NaN;
+  let w0 = 0;
+  let rssPeak = 0;
+  let sampler: NodeJS.Timeout | undefined;
+  const t0 = performance.now() + 20;
+  const at = (i: number) => t0 + (i * 1000) / o.rate;
+
+  return new Promise((resolve) => {
+    const done = () => {
+      if (++finished < total) return;
+      if (sampler) clearInterval(sampler);
+      const serverCpu = o.pid ? (cpuSeconds(o.pid) - cpu0) / (o.durationS || 1) : NaN;
+      const pressure = (cpuPressureUs() - psi0) / 1000 / (performance.now() - w0);
+      agent.destroy();
+      const lat = latency.subarray(warm);
+      const sorted = Float64Array.from(lat.filter((x) => !Number.isNaN(x))).sort();
+      const lags = Float64Array.from(lag.subarray(warm)).sort();
+      const sch = scheduled.subarray(warm).map((s) => s - (scheduled[warm] ?? 0));
+      resolve({
+        rate: o.rate,
+        sent: total - warm,
+        errors,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        p999: percentile(sorted, 99.9),
+        max: sorted.length ? sorted[sorted.length - 1] : NaN,
+        sendLagP99: percentile(lags, 99),
+        sendLagMax: lags.length ? lags[lags.length - 1] : NaN,
+        serverCpu,
+        rssPeak,
+        pressure,
+        scheduled: sch,
+        latency: lat,
+      });
+    };
+    const send = (i: number) => {
+      const sch = at(i);
+      scheduled[i] = sch;
+      lag[i] = performance.now() - sch;
+      if (i === warm) {
+        psi0 = cpuPressureUs();
+        w0 = performance.now();
+      }
+      if (i === warm && o.pid) {
+        cpu0 = cpuSeconds(o.pid);
+        rssPeak = rssMB(o.pid);
+        const pid = o.pid;
+        sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMB(pid))), 250);
+      }
+      const r = bodies[i % bodies.length];
+      const req = https.request(
+        {
+          agent,
+          host: "127.0.0.1",
+          port: o.port,
+          path: r.path,
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": r.body.length },
+        },
+        (res) => {
+          if (res.statusCode !== 200) errors++;
+          res.on("data", () => {});
+          res.on("end", () => {
+            latency[i] = performance.now() - sch;
+            done();
+          });
+        },
+      );
+      req.on("error", () => {
+        errors++;
+        done();
+      });
+      req.end(r.body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) * o.rate) / 1000) + 1);
+      while (next < due) send(next++);
+      if (next < total) setTimeout(tick, Math.max(0, Math.min(1, at(next) - performance.now())));
+    };
+    setTimeout(tick, 20);
+  });
+}
+
+/** Stalls: maximal runs of requests whose latency exceeds `ms`, as [start ms, worst latency ms, requests]. */
+export function stalls(r: OpenLoopResult, ms = 20): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  let cur: [number, number, number] | undefined;
+  for (let i = 0; i < r.latency.length; i++) {
+    const l = r.latency[i];
+    if (l > ms) {
+      if (!cur || r.scheduled[i] - (cur[0] + cur[1]) > 50) out.push((cur = [r.scheduled[i], l, 0]));
+      cur[1] = Math.max(cur[1], l);
+      cur[2]++;
+    }
+  }
+  return out;
+}
+
+export const fmtRun = (r: OpenLoopResult) =>
+  `p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} p99.9 ${r.p999.toFixed(2)} max ${r.max.toFixed(1)} ms; ` +
+  `server CPU ${(r.serverCpu * 100).toFixed(0)}%, RSS peak ${r.rssPeak.toFixed(0)} MB, errors ${r.errors}, ` +
+  `generator lag p99/max ${r.sendLagP99.toFixed(2)}/${r.sendLagMax.toFixed(1)} ms, CPU pressure ${(r.pressure * 100).toFixed(0)}%`;
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+
+async function main() {
+  const quick = process.argv.includes("--quick");
+  const sizes = quick ? QUICK : FULL;
+  const rates = arg("rates", "1000,5000").split(",").map(Number);
+  const reps = Number(arg("reps", "3"));
+  const duration = Number(arg("duration", quick ? "5" : "10"));
+  const fresh = process.argv.includes("--fresh");
+  const traceGc = process.argv.includes("--trace-gc");
+  const lbFlags = process.argv.includes("--lb-flags") ? arg("lb-flags", "").split(" ").filter(Boolean) : LB_FLAGS;
+  pinGenerator();
+  const w = prepare(sizes, "lbguard-openloop-");
+  const reviews = mix(sizes);
+  console.log(
+    `open loop: ${sizes.services} Services, lbguard flags [${lbFlags.join(" ")}], ${duration} s per run, ${PIN ? "pinned" : "not pinned"}${fresh ? ", fresh servers" : ""}`,
+  );
+  let gcLines: string[] = [];
+  const startLb = async () => {
+    const s = await startLbguard(w, traceGc ? ["--trace-gc", ...lbFlags] : lbFlags);
+    if (traceGc)
+      s.child.stdout!.on("data", (c: Buffer) => {
+        for (const l of c.toString().split("\n")) if (/Scavenge|Mark-Compact|Mark-Sweep/i.test(l)) gcLines.push(l);
+      });
+    return s;
+  };
+  const lb: Server | undefined = fresh ? undefined : await startLb();
+  const base: Server | undefined = fresh ? undefined : await startBaseline(w);
+  const run = async (which: "lbguard" | "baseline", rate: number) => {
+    let s = which === "lbguard" ? lb : base;
+    if (fresh) s = which === "lbguard" ? await startLb() : await startBaseline(w);
+    gcLines = [];
+    const r = await openLoop({
+      port: s!.port,
+      ca: w.ca,
+      reviews,
+      rate,
+      durationS: duration,
+      warmupS: fresh ? 0 : Number(arg("warmup", "1")),
+      pid: s!.pid,
+    });
+    console.log(`  ${which.padEnd(8)} ${String(rate).padStart(5)}/s: ${fmtRun(r)}`);
+    if (process.argv.includes("--series")) {
+      // worst latency of the requests scheduled in each 250 ms
+      const bins: number[] = [];
+      for (let i = 0; i < r.latency.length; i++) {
+        const b = Math.floor(r.scheduled[i] / 250);
+        bins[b] = Math.max(bins[b] ?? 0, r.latency[i]);
+      }
+      console.log(`    worst ms per 250 ms: ${bins.map((x) => x.toFixed(0)).join(" ")}`);
+    }
+    const st = stalls(r);
+    if (st.length)
+      console.log(
+        `    stalls > 20 ms (at s: worst ms × requests): ${st
+          .slice(0, 12)
+          .map(([t, l, n]) => `${(t / 1000).toFixed(2)}: ${l.toFixed(0)}×${n}`)
+          .join(", ")}${st.length > 12 ? ` … ${st.length} in all` : ""}`,
+      );
+    if (traceGc && which === "lbguard") {
+      const mc = gcLines.filter((l) => /Mark-Compact|Mark-Sweep/i.test(l));
+      const sc = gcLines.filter((l) => /Scavenge/.test(l));
+      const ms = sc.map((l) => Number(/MB, ([\d.]+) \//.exec(l)?.[1] ?? NaN)).sort((x, y) => x - y);
+      const heap = (l: string | undefined) => /-> ([\d.]+) \(/.exec(l ?? "")?.[1] ?? "?";
+      console.log(
+        `    GC: ${sc.length} scavenges (pause p50 ${ms[Math.floor(ms.length / 2)]?.toFixed(2)} max ${ms[ms.length - 1]?.toFixed(2)} ms; heap after ${heap(sc[0])} → ${heap(sc[sc.length - 1])} MB), ${mc.length} mark-compacts`,
+      );
+      for (const l of mc) console.log(`      ${l.trim().slice(0, 200)}`);
+    }
+    if (fresh) await stop(s!);
+    return r;
+  };
+  try {
+    for (let rep = 0; rep < reps; rep++)
+      for (const rate of rates) {
+        const order: ("lbguard" | "baseline")[] = rep % 2 ? ["baseline", "lbguard"] : ["lbguard", "baseline"];
+        for (const which of order) await run(which, rate);
+      }
+  } finally {
+    if (lb) await stop(lb);
+    if (base) await stop(base);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href)
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

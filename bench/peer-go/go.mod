@@ -1,0 +1,3 @@
+module lbguard.dev/bench/peer-go
+
+go 1.19

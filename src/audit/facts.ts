@@ -1,0 +1,366 @@
+/**
+ * What the audit reads of a cluster, beyond the admission view (MemoryView):
+ * the signals of docs/controllers.md L1 (Leases, Nodes' roles, managedFields
+ * managers of status.loadBalancer, MetalLB's controller args, k3s svclb
+ * DaemonSets, kube-vip's bookkeeping annotations) and a slim copy of every
+ * object the admission rules re-judge. Built from one stream of objects (a
+ * snapshot's files or the live lists) together with the view; nothing keeps
+ * a whole object, so 100k Services stay in the tens of megabytes.
+ */
+import { apiGroup, type KubeObject } from "../k8s/object.js";
+import { KV, MLB, stringMap } from "../k8s/service.js";
+import { parseImage } from "../kubevip/image.js";
+import { slimConfigMap, slimPod, slimPool, slimWorkload } from "../cluster/slim.js";
+import { MemoryView, objectKey } from "../cluster/view.js";
+
+/** A Service as the audit sees it (LoadBalancer ones, and others carrying kube-vip leftovers). */
+export interface ServiceFact {
+  namespace: string;
+  name: string;
+  /** spec.type */
+  type: string;
+  cls: string | null;
+  loadBalancerIP?: string;
+  labels?: Record<string, string>;
+  /** metallb.io/*, metallb.universe.tf/* and kube-vip.io/* annotations only */
+  annotations?: Record<string, string>;
+  /** status.loadBalancer.ingress: IPs (or hostnames) */
+  ingress?: string[];
+  /** some ingress entry carries `ports` (kube-vip writes them, MetalLB never does) */
+  ingressPorts?: true;
+  /** managedFields managers owning f:status.f:loadBalancer */
+  statusManagers?: string[];
+}
+
+export interface LeaseFact {
+  namespace: string;
+  name: string;
+  holder?: string;
+}
+
+/** A MetalLB controller Deployment or speaker DaemonSet (docs/controllers.md M7, M9). */
+export interface MetalLBFact {
+  role: "controller" | "speaker";
+  kind: "Deployment" | "DaemonSet";
+  namespace: string;
+  name: string;
+  /** index of the MetalLB container in the pod template */
+  container: number;
+  /** `--lb-class`; null when unset */
+  lbClass: string | null;
+  /** where MetalLB reads its pools: `--namespace`, else env METALLB_NAMESPACE, else the pod's namespace */
+  poolNamespace: string;
+  poolNamespaceFrom: string;
+  serviceAccount: string;
+  /** the container has an args list (a JSON patch appends to it, else creates it) */
+  hasArgs: boolean;
+  helm?: { release: string; namespace: string };
+}
+
+/** A k3s ServiceLB DaemonSet (`svclb-*`, label svccontroller.k3s.cattle.io/svcname). */
+export interface SvclbFact {
+  namespace: string;
+  name: string;
+  service: { namespace: string; name: string };
+}
+
+export const SVCLB_NAME_LABEL = "svccontroller.k3s.cattle.io/svcname";
+export const SVCLB_NAMESPACE_LABEL = "svccontroller.k3s.cattle.io/svcnamespace";
+export const CONTROL_PLANE_LABELS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
+
+export interface AuditFacts {
+  /** LoadBalancer Services, by `ns/name` */
+  services: Map<string, ServiceFact>;
+  /** other Services that carry kube-vip.io/vipHost */
+  leftovers: Map<string, ServiceFact>;
+  /** `ns/name` of every Service that is not a LoadBalancer (a per-Service Lease may outlive the type) */
+  otherServices: Set<string>;
+  /** Leases (kube-node-lease's heartbeats left out), by `ns/name` */
+  leases: Map<string, LeaseFact>;
+  nodes: Set<string>;
+  controlPlaneNodes: Set<string>;
+  metallb: MetalLBFact[];
+  svclb: SvclbFact[];
+  /** status.assignedIPv4 + assignedIPv6 of pools, by `ns/name` */
+  poolAssigned: Map<string, number>;
+  /** slim copies of the pools, ConfigMaps and kube-vip workloads the view keeps, by view key */
+  judged: Map<string, KubeObject>;
+}
+
+export function newFacts(): AuditFacts {
+  return {
+    services: new Map(),
+    leftovers: new Map(),
+    otherServices: new Set(),
+    leases: new Map(),
+    nodes: new Set(),
+    controlPlaneNodes: new Set(),
+    metallb: [],
+    svclb: [],
+    poolAssigned: new Map(),
+    judged: new Map(),
+  };
+}
+
+type Obj = Record<string, any>;
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/** One copy of each repeated string (namespaces, classes, label keys), so 100k Services share them. */
+class Interner {
+  private readonly m = new Map<string, string>();
+  get(s: string): string {
+    const hit = this.m.get(s);
+    if (hit !== undefined) return hit;
+    if (this.m.size < 200_000) this.m.set(s, s);
+    return s;
+  }
+}
+
+const PROVIDER_ANNOTATION = (k: string) =>
+  k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k.startsWith("kube-vip.io/");
+
+function managersOfStatusLB(managed: unknown): string[] | undefined {
+  if (!Array.isArray(managed)) return undefined;
+  let out: string[] | undefined;
+  for (const m of managed as Obj[]) {
+    const lb = m?.fieldsV1?.["f:status"]?.["f:loadBalancer"];
+    if (lb === undefined || typeof m.manager !== "string") continue;
+    if (!(out ??= []).includes(m.manager)) out.push(m.manager);
+  }
+  return out;
+}
+
+/** MetalLB's images: metallb/controller, quay.io/metallb/controller, Rancher's mirrors. */
+export function metallbImageRole(image: unknown): "controller" | "speaker" | undefined {
+  if (typeof image !== "string") return undefined;
+  const ref = parseImage(image);
+  const repo = ref.repository.toLowerCase();
+  if (repo.endsWith("metallb/controller") || ref.name === "mirrored-metallb-controller") return "controller";
+  if (repo.endsWith("metallb/speaker") || ref.name === "mirrored-metallb-speaker") return "speaker";
+  return undefined;
+}
+
+/** A Go `flag` value: `--name=v`, `-name=v`, `--name v`. */
+export function goFlag(args: string[], name: string): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    for (const p of [`--${name}`, `-${name}`]) {
+      if (a === p && i + 1 < args.length) out = args[i + 1];
+      else if (a.startsWith(`${p}=`)) out = a.slice(p.length + 1);
+    }
+  }
+  return out;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+function metallbFact(o: Obj, kind: "Deployment" | "DaemonSet"): MetalLBFact | undefined {
+  const ps = o.spec?.template?.spec;
+  const containers: Obj[] = Array.isArray(ps?.containers) ? ps.containers : [];
+  const idx = containers.findIndex((c) => metallbImageRole(c?.image) !== undefined);
+  if (idx < 0) return undefined;
+  const c = containers[idx];
+  const role = metallbImageRole(c.image)!;
+  const args = [...strings(c.command).slice(1), ...strings(c.args)];
+  const cls = goFlag(args, "lb-class");
+  const namespace = str(o.metadata?.namespace) || "default";
+  let poolNamespace = namespace;
+  let poolNamespaceFrom = "its own namespace: no --namespace, no METALLB_NAMESPACE";
+  const nsFlag = goFlag(args, "namespace");
+  const env = (Array.isArray(c.env) ? c.env : []) as Obj[];
+  const nsEnv = env.find((e) => e?.name === "METALLB_NAMESPACE" && typeof e.value === "string" && e.value);
+  if (nsFlag) {
+    poolNamespace = nsFlag;
+    poolNamespaceFrom = `--namespace=${nsFlag}`;
+  } else if (nsEnv) {
+    poolNamespace = nsEnv.value;
+    poolNamespaceFrom = `env METALLB_NAMESPACE`;
+  }
+  const labels = stringMap(o.metadata?.labels);
+  const ann = stringMap(o.metadata?.annotations);
+  const release =
+    ann["meta.helm.sh/release-name"] ||
+    (labels["app.kubernetes.io/managed-by"] === "Helm" ? labels["app.kubernetes.io/instance"] : "");
+  return {
+    role,
+    kind,
+    namespace,
+    name: str(o.metadata?.name),
+    container: idx,
+    lbClass: cls ? cls : null,
+    poolNamespace,
+    poolNamespaceFrom,
+    serviceAccount: str(ps?.serviceAccountName) || str(ps?.serviceAccount) || "default",
+    hasArgs: Array.isArray(c.args),
+    ...(release ? { helm: { release, namespace: ann["meta.helm.sh/release-namespace"] || namespace } } : {}),
+  };
+}
+
+/**
+ * Feeds the view and the facts from one stream of objects; `add` takes each
+ * object once, keeps what the audit needs and drops the rest.
+ */
+export class FactsBuilder {
+  readonly view = new MemoryView();
+  readonly facts = newFacts();
+  objects = 0;
+  private readonly s = new Interner();
+
+  add(o: KubeObject, defaultNs = "default"): void {
+    if (!o || typeof o !== "object") return;
+    this.objects++;
+    const kind = str(o.kind);
+    const group = apiGroup(o.apiVersion);
+    const rec = this.view.apply(o, defaultNs);
+    const ns = str(o.metadata?.namespace) || defaultNs;
+    const name = str(o.metadata?.name);
+    const f = this.facts;
+    switch (kind) {
+      case "Service":
+        if (group === "") this.service(o as Obj, ns, name);
+        return;
+      case "Node":
+        if (group !== "") return;
+        f.nodes.add(name);
+        if (CONTROL_PLANE_LABELS.some((l) => l in stringMap(o.metadata?.labels))) f.controlPlaneNodes.add(name);
+        else f.controlPlaneNodes.delete(name);
+        return;
+      case "Lease":
+        if (group !== "coordination.k8s.io" || ns === "kube-node-lease") return;
+        f.leases.set(`${ns}/${name}`, {
+          namespace: this.s.get(ns),
+          name,
+          ...(str((o.spec as Obj)?.holderIdentity) ? { holder: (o.spec as Obj).holderIdentity } : {}),
+        });
+        return;
+      case "IPAddressPool": {
+        const key = objectKey(kind, ns, name);
+        if (!rec) {
+          f.judged.delete(key);
+          return;
+        }
+        f.judged.set(key, { ...slimPool(o as Obj), metadata: { name, namespace: ns } });
+        const st = (o.status ?? {}) as Obj;
+        const n = (Number(st.assignedIPv4) || 0) + (Number(st.assignedIPv6) || 0);
+        if (n > 0) f.poolAssigned.set(`${ns}/${name}`, n);
+        else f.poolAssigned.delete(`${ns}/${name}`);
+        return;
+      }
+      case "ConfigMap": {
+        const key = objectKey(kind, ns, name);
+        if (rec) f.judged.set(key, { ...slimConfigMap(o as Obj), metadata: { name, namespace: ns } });
+        else f.judged.delete(key);
+        return;
+      }
+      case "Pod":
+      case "DaemonSet":
+      case "Deployment":
+      case "StatefulSet": {
+        const key = objectKey(kind, ns, name);
+        if (rec) {
+          const slim = kind === "Pod" ? slimPod(o as Obj) : slimWorkload(kind)(o as Obj);
+          f.judged.set(key, { ...slim, metadata: { ...(slim.metadata as Obj), namespace: ns } });
+        } else f.judged.delete(key);
+        if (group !== "apps" || kind === "StatefulSet" || kind === "Pod") return;
+        f.metallb = f.metallb.filter((m) => !(m.kind === kind && m.namespace === ns && m.name === name));
+        const m = metallbFact(o as Obj, kind);
+        if (m) f.metallb.push(m);
+        if (kind === "DaemonSet") {
+          f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
+          const labels = stringMap(o.metadata?.labels);
+          const svc = labels[SVCLB_NAME_LABEL];
+          if (svc)
+            f.svclb.push({
+              namespace: ns,
+              name,
+              service: { namespace: labels[SVCLB_NAMESPACE_LABEL] || ns, name: svc },
+            });
+        }
+        return;
+      }
+    }
+  }
+
+  private service(o: Obj, namespace: string, name: string): void {
+    const f = this.facts;
+    const key = `${namespace}/${name}`;
+    const spec = o.spec ?? {};
+    const type = str(spec.type) || "ClusterIP";
+    const all = stringMap(o.metadata?.annotations);
+    let annotations: Record<string, string> | undefined;
+    for (const k of Object.keys(all)) if (PROVIDER_ANNOTATION(k)) (annotations ??= {})[this.s.get(k)] = all[k];
+    f.services.delete(key);
+    f.leftovers.delete(key);
+    f.otherServices.delete(key);
+    if (type !== "LoadBalancer") {
+      f.otherServices.add(key);
+      if (annotations && KV.vipHost in annotations)
+        f.leftovers.set(key, { namespace: this.s.get(namespace), name, type, cls: null, annotations });
+      return;
+    }
+    const s: ServiceFact = {
+      namespace: this.s.get(namespace),
+      name,
+      type: "LoadBalancer",
+      cls:
+        typeof spec.loadBalancerClass === "string" && spec.loadBalancerClass
+          ? this.s.get(spec.loadBalancerClass)
+          : null,
+    };
+    if (typeof spec.loadBalancerIP === "string" && spec.loadBalancerIP) s.loadBalancerIP = spec.loadBalancerIP;
+    const labels = stringMap(o.metadata?.labels);
+    const lk = Object.keys(labels);
+    if (lk.length) {
+      s.labels = {};
+      for (const k of lk) s.labels[this.s.get(k)] = this.s.get(labels[k]);
+    }
+    if (annotations) s.annotations = annotations;
+    const ing = o.status?.loadBalancer?.ingress;
+    if (Array.isArray(ing)) {
+      const addrs: string[] = [];
+      for (const e of ing as Obj[]) {
+        const a = str(e?.ip) || str(e?.hostname);
+        if (a) addrs.push(a);
+        if (Array.isArray(e?.ports) && e.ports.length) s.ingressPorts = true;
+      }
+      if (addrs.length) s.ingress = addrs;
+    }
+    const managers = managersOfStatusLB(o.metadata?.managedFields);
+    if (managers) s.statusManagers = managers.map((m) => this.s.get(m));
+    f.services.set(key, s);
+  }
+}
+
+/** The Service as admission would receive it on CREATE (what the rules read of it). */
+export function serviceObject(s: ServiceFact): KubeObject {
+  const spec: Obj = { type: s.type };
+  if (s.cls !== null) spec.loadBalancerClass = s.cls;
+  if (s.loadBalancerIP) spec.loadBalancerIP = s.loadBalancerIP;
+  const metadata: Obj = { name: s.name, namespace: s.namespace };
+  if (s.labels) metadata.labels = s.labels;
+  if (s.annotations) metadata.annotations = s.annotations;
+  return { apiVersion: "v1", kind: "Service", metadata, spec };
+}
+
+/** metallb.io/ip-allocated-from-pool (or its old key, which MetalLB before v0.14.9 writes): MetalLB allocated the address. */
+export function allocatedPool(s: ServiceFact): { key: string; pool: string } | undefined {
+  for (const key of [MLB.allocated, MLB.allocatedOld]) {
+    const pool = s.annotations?.[key];
+    if (pool !== undefined) return { key, pool };
+  }
+  return undefined;
+}
+
+/** The per-Service Lease kube-vip uses for it (`kubevip-<name>`, or kube-vip.io/leaseName). */
+export function perServiceLease(facts: AuditFacts, s: ServiceFact): LeaseFact | undefined {
+  const name = s.annotations?.["kube-vip.io/leaseName"] || `kubevip-${s.name}`;
+  const slash = name.indexOf("/");
+  const key = slash > 0 ? name : `${s.namespace}/${name}`;
+  return facts.leases.get(key);
+}
