@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `lbguard` executable: serve, check, certs, audit, init, version (README: Command line). */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { LOG_LEVELS } from "../observability/logger.js";
+import { LOG_FORMATS, LOG_LEVELS } from "../observability/logger.js";
 import { packageVersion, POLICY_API_VERSION } from "../version.js";
 
 /**
@@ -75,6 +75,15 @@ export function program(): Command {
     .addOption(
       new Option("--log-level <level>", "log level").env("LBGUARD_LOG_LEVEL").default("info").choices(LOG_LEVELS),
     )
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "json (one JSON object a line), text (one readable line per event), auto (text on a terminal, else json)",
+      )
+        .env("LBGUARD_LOG_FORMAT")
+        .default("auto")
+        .choices(LOG_FORMATS),
+    )
     .addOption(new Option("--host <addr>", "listen address (default: all)").env("LBGUARD_HOST"))
     .addOption(
       new Option(
@@ -101,6 +110,7 @@ export function program(): Command {
         certDir: o.certDir,
         metricsPort: o.metricsPort,
         logLevel: o.logLevel,
+        logFormat: o.logFormat,
         host: o.host,
         shutdownDelay: o.shutdownDelay,
       });

@@ -4,7 +4,7 @@ import { createReviewHandler } from "../admission/handler.js";
 import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
 import { SnapshotSource } from "../cluster/sources/snapshot.js";
-import { createLogger, Logger, stdoutSink } from "../observability/logger.js";
+import { createLogger, Logger, LogFormat, stdoutSink } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
 import { PolicyError } from "../policy/policy.js";
 import { PolicySource } from "../policy/source.js";
@@ -21,6 +21,8 @@ export interface ServeOptions {
   certDir: string;
   metricsPort: number;
   logLevel: string;
+  /** json | text | auto (text on a terminal) */
+  logFormat?: LogFormat;
   host?: string;
   /** seconds to keep answering (not ready) after SIGTERM before draining */
   shutdownDelay?: number;
@@ -34,7 +36,10 @@ export interface Serving {
 }
 
 /** Start everything; resolves once the HTTPS server listens. */
-export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLevel)): Promise<Serving> {
+export async function serve(
+  o: ServeOptions,
+  log: Logger = createLogger(o.logLevel, undefined, o.logFormat),
+): Promise<Serving> {
   const metrics = new Metrics();
   const policy = PolicySource.start(o.policy, log, metrics);
 
@@ -125,7 +130,7 @@ export async function serve(o: ServeOptions, log: Logger = createLogger(o.logLev
 }
 
 export async function serveMain(o: ServeOptions): Promise<void> {
-  const log = createLogger(o.logLevel);
+  const log = createLogger(o.logLevel, undefined, o.logFormat);
   let s: Serving;
   try {
     s = await serve(o, log);
