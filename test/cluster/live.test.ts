@@ -16,7 +16,7 @@ import { serve } from "../../src/cli/serve.js";
 import { svc } from "../helpers/review.js";
 import { FakeApiServer } from "../fake/apiserver.js";
 import { pool } from "../rules/pool-cases.js";
-import { ds } from "../rules/workload-cases.js";
+import { ds, staticPod } from "../rules/workload-cases.js";
 import { testCertDir } from "../helpers/server.js";
 import { readFileSync } from "node:fs";
 import { waitFor } from "../helpers/wait.js";
@@ -133,6 +133,29 @@ describe("cluster/live: informers against a list/watch API server", function () 
     fake.delete(other);
     await until(() => newPool().allowed, "pool DELETED");
     expect(src.view().pool("metallb-system", "other")).to.equal(undefined);
+  });
+
+  it("sees a kube-vip Pod in a tenant namespace, owned by a Job, and a pool over its VIP is refused", async () => {
+    src = await live(fake);
+    await synced();
+    expect(newPool().allowed).to.equal(true);
+    const base = staticPod({ vip_arp: "true", cp_enable: "true", address: "10.0.8.50" }, { name: "sneaky" });
+    const pod = {
+      ...base,
+      metadata: {
+        name: "sneaky-7x2kq",
+        namespace: "shop",
+        ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name: "sneaky", controller: true, uid: "u1" }],
+      },
+    };
+    fake.apply(pod);
+    await until(() => !!src!.view().workload("Pod", "shop", "sneaky-7x2kq"), "the tenant's kube-vip Pod in the view");
+    const j = newPool();
+    expect(j.allowed).to.equal(false);
+    expect(j.rules).to.deep.equal(["pool.kube-vip"]);
+    expect(j.message).to.equal(
+      "IPAddressPool metallb-system/new: 10.0.8.0/24 overlaps 10.0.8.50, the kube-vip control-plane VIP (Pod shop/sneaky-7x2kq); MetalLB would hand out addresses kube-vip uses",
+    );
   });
 
   it("a dropped watch connection recovers without a restart", async () => {
