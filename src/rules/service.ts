@@ -10,6 +10,7 @@ import type { KubeObject } from "../k8s/object.js";
 import { parseIP } from "../addr/ip.js";
 import {
   KV,
+  MAX_REQUESTED_IPS,
   MLB,
   ServiceLike,
   assignedIPs,
@@ -116,6 +117,19 @@ export function validateService(ctx: RuleContext): Finding[] {
 
   // Requests nobody could honour: unparseable addresses.
   for (const r of reqs) {
+    if (r.beyond !== undefined) {
+      // lbguard judges a bounded number of addresses per list; more is refused, never skipped
+      out.push(
+        finding(
+          "service.invalid-address",
+          subject,
+          `${r.source} lists ${MAX_REQUESTED_IPS + r.beyond} addresses; lbguard judges at most ${MAX_REQUESTED_IPS}`,
+          "request fewer addresses",
+          { field: r.source },
+        ),
+      );
+      continue;
+    }
     if (!r.ip && !r.dns)
       out.push(
         finding(
