@@ -51,6 +51,8 @@ const DURATION = quick ? 3 : 8;
 const ROUNDS = quick ? 2 : 4;
 const OPEN_RATES = [1000, 5000];
 const OPEN_SECONDS = quick ? 5 : 10;
+/** an open-loop run with more CPU pressure than this (share of its time) is repeated */
+const MAX_PRESSURE = 0.05;
 const CONNECTIONS = 32;
 const peerArg = process.argv.includes("--peer") ? process.argv[process.argv.indexOf("--peer") + 1] : undefined;
 
@@ -150,13 +152,25 @@ function writeBenchmarks(section: string): void {
   writeFileSync(file, text);
 }
 
+const f0 = (x: number) => String(Math.round(x));
+
 async function main() {
   pinGenerator();
   const w = prepare(sizes);
   const reviews = mix(sizes);
   const t0 = Date.now();
-  const lb = await startLbguard(w);
+  // BENCH_TRACE_GC=1: lbguard runs with --trace-gc, and its major collections are listed against the runs
+  const traceGc = !!process.env.BENCH_TRACE_GC;
+  const lb = await startLbguard(w, traceGc ? ["--trace-gc", ...LB_FLAGS] : LB_FLAGS);
   const loadMs = Date.now() - t0;
+  const gcLog: string[] = [];
+  if (traceGc)
+    lb.child.stdout!.on("data", (c: Buffer) => {
+      for (const l of c.toString().split("\n"))
+        if (/Mark-Compact|Mark-Sweep/.test(l))
+          gcLog.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${l.trim().slice(0, 240)}`);
+    });
+  const mark = (what: string) => traceGc && gcLog.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: -- ${what}`);
   const base = await startBaseline(w);
   const peerBuild = peerArg ? buildPeer(w.dir) : undefined;
   if (peerBuild?.why) console.log(`peer ${peerArg}: skipped, ${peerBuild.why}`);
@@ -188,23 +202,38 @@ async function main() {
       // a different server first in every round
       const order = servers.map((_, k) => servers[(k + i) % servers.length]);
       const round: Record<string, Load> = {};
-      for (const [name, s] of order) round[name] = await load(s, reviews);
+      for (const [name, s] of order) {
+        mark(`throughput ${name}`);
+        round[name] = await load(s, reviews);
+      }
       rounds.push(round);
     }
-    // open loop: the servers alternate at each rate
+    // open loop: the servers alternate at each rate. A run during which other work on this
+    // machine kept tasks waiting for a CPU (PSI pressure) measured that work too: it is
+    // repeated, up to twice, and the least disturbed run is kept (the table shows its pressure).
     const open: Record<string, Record<number, OpenLoopResult>> = {};
+    const retries: string[] = [];
     for (const [ri, rate] of OPEN_RATES.entries()) {
       const order = ri % 2 ? [...servers].reverse() : servers;
-      for (const [name, s] of order)
-        (open[name] ??= {})[rate] = await openLoop({
-          port: s.port,
-          ca: w.ca,
-          reviews,
-          rate,
-          durationS: OPEN_SECONDS,
-          warmupS: 1,
-          pid: s.pid,
-        });
+      for (const [name, s] of order) {
+        let best: OpenLoopResult | undefined;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          mark(`open loop ${name} ${rate}/s`);
+          const r = await openLoop({
+            port: s.port,
+            ca: w.ca,
+            reviews,
+            rate,
+            durationS: OPEN_SECONDS,
+            warmupS: 1,
+            pid: s.pid,
+          });
+          if (!best || !(r.pressure >= best.pressure)) best = r;
+          if (!(best.pressure > MAX_PRESSURE)) break;
+          retries.push(`${name} ${rate}/s (pressure ${f0(r.pressure * 100)}%)`);
+        }
+        (open[name] ??= {})[rate] = best!;
+      }
     }
     const ratios = rounds.map((r) => r.lbguard.rps / r.baseline.rps);
     const ratio = median(ratios);
@@ -220,7 +249,6 @@ async function main() {
       rounds.reduce((n, r) => n + r[name].bad, 0) + OPEN_RATES.reduce((n, rate) => n + open[name][rate].errors, 0);
     const ip = inProcess(sizes, reviews);
     const met = (ok: boolean) => (ok ? "met" : "**missed**");
-    const f0 = (x: number) => String(Math.round(x));
     const f1 = (x: number) => x.toFixed(1);
     const f2 = (x: number) => x.toFixed(2);
     const lat = (r: OpenLoopResult) => `${f2(r.p50)} / ${f2(r.p99)} / ${f2(r.p999)} / ${f1(r.max)}`;
@@ -238,7 +266,9 @@ async function main() {
       `## npm run bench${quick ? " -- --quick" : ""}${peer ? " -- --peer go" : ""} (latest run, written by bench/bench.ts)`,
       "",
       `Machine: ${CORES} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. ${PIN ? `Servers pinned to core ${CORES - 1}, load generators to core 0 (taskset).` : "No CPU pinning (taskset not available)."}`,
-      `lbguard runs as the image runs it: node ${LB_FLAGS.join(" ")} (the baseline with no flags).`,
+      process.env.LBGUARD_NODE_FLAGS === undefined
+        ? `lbguard runs as the image runs it (the Dockerfile's ENTRYPOINT): node ${LB_FLAGS.join(" ")} (the baseline with no flags).`
+        : `lbguard runs with node ${LB_FLAGS.join(" ")} (LBGUARD_NODE_FLAGS; the baseline with no flags).`,
       `Cluster view: ${sizes.namespaces} namespaces, ${sizes.pools} pools, ${sizes.services} LoadBalancer Services, ${sizes.kubeVipRanges} kube-vip ranges, loaded from JSON snapshot files in ${f1(loadMs / 1000)} s.`,
       `Load: the same ${reviews.length} reviews in rotation for every server: Service CREATE → /mutate (defaulted), Service UPDATE, pool CREATE, kube-vip DaemonSet CREATE, status UPDATE by MetalLB's controller → /validate; all allowed, as almost all real reviews are. Throughput: autocannon, ${CONNECTIONS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION} s after a warm-up. Latency: open loop (bench/openloop.ts), requests sent at fixed instants whatever the answers, latency from the scheduled instant, 10 keep-alive sockets, ${OPEN_SECONDS} s per rate after 1 s unrecorded, servers alternating.`,
       "",
@@ -281,12 +311,20 @@ async function main() {
       ...OPEN_RATES.map((rate) =>
         row(`open loop ${rate}/s: server CPU, share of its core`, (n) => `${f0(open[n][rate].serverCpu * 100)}%`),
       ),
+      ...OPEN_RATES.map((rate) =>
+        row(
+          `open loop ${rate}/s: CPU pressure during the run (other work waiting for a CPU)`,
+          (n) => `${f0(open[n][rate].pressure * 100)}%`,
+        ),
+      ),
       row(
         "RSS with the view loaded, idle / peak under load, MB",
         (n) => (n === "lbguard" ? `${f1(rssIdle)} / ${f1(rssPeak)}` : ""),
         `< 250 MB: ${met(rssIdle < 250)} idle, ${met(rssPeak < 250)} under load`,
       ),
       row("errors and non-200 answers", (n) => String(bad(n)), "0"),
+      "",
+      `Open-loop runs repeated for CPU pressure over ${f0(MAX_PRESSURE * 100)}%: ${retries.length ? retries.join(", ") : "none"}.`,
       "",
       `The generator's own lateness (its timer and pauses; part of every figure above, both servers alike): p99 ${f2(o5.sendLagP99)} ms, max ${f1(o5.sendLagMax)} ms at 5000/s for lbguard's run; ${f2(open.baseline[5000].sendLagP99)} / ${f1(open.baseline[5000].sendLagMax)} ms for the baseline's.`,
       "",
@@ -300,6 +338,8 @@ async function main() {
       "",
       `Pool CREATE decision against ${sizes.pools} pools: ${f1(ip["pool-create"].lbguard)} µs including decoding (target < 1 ms: ${met(ip["pool-create"].lbguard < 1000)}).`,
     ].join("\n");
+    mark("end");
+    if (traceGc) console.log(`lbguard's major collections:\n${gcLog.join("\n")}`);
     if (!process.argv.includes("--no-write")) writeBenchmarks(section);
     console.log(section);
     console.log(

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_POLICY } from "./generate.js";
 import { rssMB, waitForLine } from "./proc.js";
+import { LB_FLAGS } from "./servers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -68,7 +69,7 @@ async function main() {
   const lb2 = spawn(
     process.execPath,
     [
-      ...(process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean),
+      ...LB_FLAGS,
       join(ROOT, "dist/src/cli/main.js"),
       "serve",
       "--policy",

@@ -14,8 +14,21 @@ import { waitForLine } from "./proc.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CORES = os.cpus().length;
-/** node flags lbguard runs with (the production image's entry point uses the same) */
-export const LB_FLAGS = (process.env.LBGUARD_NODE_FLAGS ?? "--max-semi-space-size=8").split(" ").filter(Boolean);
+/** the node flags of the image's ENTRYPOINT (Dockerfile), so that the benchmarks run lbguard as the image does */
+function imageNodeFlags(): string {
+  try {
+    const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+    const argv = m ? (JSON.parse(m[1]) as string[]) : [];
+    return argv
+      .slice(1)
+      .filter((a) => a.startsWith("--"))
+      .join(" ");
+  } catch {
+    return "";
+  }
+}
+/** node flags lbguard runs with: LBGUARD_NODE_FLAGS, else the image's */
+export const LB_FLAGS = (process.env.LBGUARD_NODE_FLAGS ?? imageNodeFlags()).split(" ").filter(Boolean);
 
 function hasTaskset(): boolean {
   try {

@@ -1,6 +1,7 @@
 /** `lbguard serve`: wire policy, cluster view, certificates, metrics and the HTTPS server together. */
 import { join, resolve } from "node:path";
 import { createReviewHandler } from "../admission/handler.js";
+import { warmUp } from "../admission/warmup.js";
 import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
 import { SnapshotSource } from "../cluster/sources/snapshot.js";
@@ -52,23 +53,41 @@ export async function serve(
   let pair: ServingPair = loadServingPair(certDir);
   metrics.certExpiry.set(pair.notAfter.getTime() / 1000);
 
-  let source: ViewSource;
+  let source: ViewSource | undefined;
+  // decide synthetic reviews once the view is complete, so that the first real ones find the code hot
+  // (src/admission/warmup.ts); no metrics, no log, and no pool re-lists from a live view
+  let warmed = false;
+  const warm = async () => {
+    const v = source?.view();
+    if (warmed || !v?.synced) return;
+    warmed = true;
+    const quiet = createReviewHandler(
+      { policy: () => policy.current, view: () => v },
+      undefined,
+      createLogger("silent"),
+    );
+    const n = await warmUp(quiet, policy.current, { pools: !v.freshPools });
+    log.debug({ reviews: n }, "warmed up");
+  };
   if (o.state.length) {
     source = SnapshotSource.start(o.state, log);
     metrics.cacheSynced.labels("snapshot").set(1);
+    await warm();
   } else {
     const { startLiveSource } = await import("../cluster/sources/live.js");
     source = await startLiveSource({
       kubeconfig: o.kubeconfig,
       policy: () => policy.current,
       onPolicyChange: (cb) => policy.onChange(cb),
+      onSynced: () => void warm(),
       log,
       metrics,
     });
   }
+  const src: ViewSource = source;
 
   let shuttingDown = false;
-  const handler = createReviewHandler({ policy: () => policy.current, view: () => source.view() }, metrics, log);
+  const handler = createReviewHandler({ policy: () => policy.current, view: () => src.view() }, metrics, log);
   const server = await startServer({
     port: o.port,
     host: o.host,
@@ -78,7 +97,7 @@ export async function serve(
     readiness: () => {
       const reasons: string[] = [];
       if (shuttingDown) reasons.push("shutting down");
-      const v = source.view();
+      const v = src.view();
       if (!v.synced) reasons.push(`cluster state not synced: ${v.pending().join(", ")}`);
       return { ready: reasons.length === 0, reasons };
     },
@@ -119,7 +138,7 @@ export async function serve(
       await server.drain();
       certWatch.close();
       policy.close();
-      await source.close();
+      await src.close();
       await new Promise<void>((r) => {
         m.server.close(() => r());
         m.server.closeAllConnections(); // a scraper's kept-alive connection must not hold the exit

@@ -19,7 +19,13 @@ import {
   MLB,
   metallbAnnotation,
 } from "../k8s/service.js";
-import { CloudProviderConfig, KubeVipConfig, cloudProviderConfig, effectiveConfig } from "../kubevip/effective.js";
+import {
+  CloudProviderConfig,
+  ContainerSpec,
+  KubeVipConfig,
+  cloudProviderConfig,
+  effectiveConfig,
+} from "../kubevip/effective.js";
 import { imageKindOf, parseImage } from "../kubevip/image.js";
 
 export interface NamespaceRec {
@@ -184,6 +190,36 @@ function tokenMounted(o: KubeObject, ps: PodSpecLike, mirror: boolean): boolean 
   return true;
 }
 
+/**
+ * How kube-vip reads a container, once per distinct container: the Pods of one
+ * DaemonSet and every review of one manifest carry the same container, and
+ * this reading is the costliest step of a workload review (BENCHMARKS.md
+ * "Throughput"). The key is what the reading reads (the container's name,
+ * image, command, args, env and envFrom: kubevip/effective.ts ContainerSpec)
+ * as JSON, and its context (container kind, namespace, token); the cache is bounded in
+ * entries and key size. A KubeVipConfig is never changed once built, so one
+ * is shared by every record that reads the same container.
+ */
+const CONFIG_CACHE_ENTRIES = 256;
+const CONFIG_CACHE_KEY_BYTES = 16 * 1024;
+const configCache = new Map<string, KubeVipConfig>();
+
+function kubeVipConfig(
+  c: ContainerSpec,
+  ctx: { namespace: string; tokenMounted: boolean },
+  ref: ReturnType<typeof parseImage>,
+  containerKind: "container" | "initContainer" | "ephemeralContainer",
+): KubeVipConfig {
+  const key = `${containerKind}\0${ctx.tokenMounted ? 1 : 0}\0${ctx.namespace}\0${JSON.stringify([c.name, c.image, c.command, c.args, c.env, c.envFrom])}`;
+  const hit = configCache.get(key);
+  if (hit) return hit;
+  const cfg = effectiveConfig(c, ctx, ref, { containerKind });
+  if (key.length > CONFIG_CACHE_KEY_BYTES) return cfg;
+  if (configCache.size >= CONFIG_CACHE_ENTRIES) configCache.delete(configCache.keys().next().value!);
+  configCache.set(key, cfg);
+  return cfg;
+}
+
 export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | undefined {
   const kind = o.kind as WorkloadKind;
   const namespace = str(o.metadata?.namespace) || defaultNs;
@@ -210,7 +246,7 @@ export function workloadRecord(o: KubeObject, defaultNs = ""): WorkloadRec | und
       if (typeof image !== "string" || !image.includes("kube-vip")) continue;
       const ref = parseImage(image);
       const k = imageKindOf(ref);
-      if (k === "kube-vip") kubeVip.push(effectiveConfig(c, ctx, ref, { containerKind }));
+      if (k === "kube-vip") kubeVip.push(kubeVipConfig(c, ctx, ref, containerKind));
       else if (k === "cloud-provider") cloudProviders.push(cloudProviderConfig(c, containerKind));
     }
   }
