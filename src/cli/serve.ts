@@ -59,7 +59,8 @@ export async function serve(
   let warmed = false;
   const warm = async () => {
     const v = source?.view();
-    if (warmed || !v?.synced) return;
+    // LBGUARD_WARM_UP=off: no warm-up (for measuring what it does: BENCHMARKS.md "Tail latency")
+    if (warmed || !v?.synced || process.env.LBGUARD_WARM_UP === "off") return;
     warmed = true;
     const quiet = createReviewHandler(
       { policy: () => policy.current, view: () => v },
