@@ -11,9 +11,10 @@
  *
  * As a program, it measures lbguard and the baseline side by side:
  *   node dist/bench/openloop.js [--quick] [--rates 1000,5000] [--reps 3] [--duration S]
- *     [--lb-flags "--max-semi-space-size=8"] [--fresh] [--trace-gc] [--series] [--warmup S]
+ *     [--lb-flags "--max-semi-space-size=8"] [--fresh] [--idle S] [--trace-gc] [--series] [--warmup S]
  * alternating the servers in every repetition (this machine is noisy).
- * --fresh measures a server's first seconds (no warm-up); --trace-gc prints
+ * --fresh measures a server's first seconds (no warm-up); --idle S a server's
+ * first seconds after S idle seconds (no warm-up); --trace-gc prints
  * lbguard's GC trace lines that fall into the measured window; --series the
  * worst latency in every 250 ms.
  */
@@ -216,13 +217,14 @@ async function main() {
   const reps = Number(arg("reps", "3"));
   const duration = Number(arg("duration", quick ? "5" : "10"));
   const fresh = process.argv.includes("--fresh");
+  const idleS = Number(arg("idle", "0"));
   const traceGc = process.argv.includes("--trace-gc");
   const lbFlags = process.argv.includes("--lb-flags") ? arg("lb-flags", "").split(" ").filter(Boolean) : LB_FLAGS;
   pinGenerator();
   const w = prepare(sizes, "lbguard-openloop-");
   const reviews = mix(sizes);
   console.log(
-    `open loop: ${sizes.services} Services, lbguard flags [${lbFlags.join(" ")}], ${duration} s per run, ${PIN ? "pinned" : "not pinned"}${fresh ? ", fresh servers" : ""}`,
+    `open loop: ${sizes.services} Services, lbguard flags [${lbFlags.join(" ")}], ${duration} s per run, ${PIN ? "pinned" : "not pinned"}${fresh ? ", fresh servers" : ""}${idleS ? `, after ${idleS} s idle` : ""}`,
   );
   let gcLines: string[] = [];
   const startLb = async () => {
@@ -238,6 +240,7 @@ async function main() {
   const run = async (which: "lbguard" | "baseline", rate: number) => {
     let s = which === "lbguard" ? lb : base;
     if (fresh) s = which === "lbguard" ? await startLb() : await startBaseline(w);
+    if (idleS > 0) await new Promise((r) => setTimeout(r, idleS * 1000));
     gcLines = [];
     const r = await openLoop({
       port: s!.port,
@@ -245,7 +248,7 @@ async function main() {
       reviews,
       rate,
       durationS: duration,
-      warmupS: fresh ? 0 : Number(arg("warmup", "1")),
+      warmupS: fresh || idleS > 0 ? 0 : Number(arg("warmup", "1")),
       pid: s!.pid,
     });
     console.log(`  ${which.padEnd(8)} ${String(rate).padStart(5)}/s: ${fmtRun(r)}`);
