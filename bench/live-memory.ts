@@ -3,7 +3,10 @@
  * process) holds 10,000 namespaces, 10,000 pools and 100,000 LoadBalancer
  * Services (half kube-vip's); lbguard lists and watches them through its
  * informers. Reports the time to ready and lbguard's RSS.
- *   node dist/bench/live-memory.js [--quick]
+ *   node dist/bench/live-memory.js [--quick] [--pods N]
+ * `--pods N` adds N Pods across the namespaces, 10 of them kube-vip Pods in
+ * tenant namespaces owned by Jobs and ReplicaSets (bench/pods.ts): the live
+ * source watches every Pod, and keeps next to nothing of the others.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,11 +15,14 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BENCH_POLICY } from "./generate.js";
+import { kubeVipPodVIP } from "./pods.js";
 import { rssMB, waitForLine } from "./proc.js";
 import { LB_FLAGS } from "./servers.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const quick = process.argv.includes("--quick");
+const podsAt = process.argv.indexOf("--pods");
+const pods = podsAt > 0 ? Number(process.argv[podsAt + 1]) : 0;
 
 function get(port: number, ca: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,7 +62,13 @@ async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), "lbguard-mem-"));
   const fake = spawn(
     process.execPath,
-    [join(ROOT, "dist/test/fake/apiserver-main.js"), "--generate", quick ? "quick" : "full"],
+    [
+      ...(pods ? ["--max-old-space-size=4096"] : []),
+      join(ROOT, "dist/test/fake/apiserver-main.js"),
+      "--generate",
+      quick ? "quick" : "full",
+      ...(pods ? ["--pods", String(pods)] : []),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const [, port, count] = await waitForLine(fake, /listening on (\d+) with (\d+) objects/);
@@ -115,6 +127,14 @@ async function main() {
     },
   });
   const denied = await post(hp, ca, poolReview);
+  // with --pods: a pool over the control-plane VIP of a kube-vip Pod among them is denied
+  const podPool = pods
+    ? await post(
+        hp,
+        ca,
+        poolReview.replace('"uid":"p"', '"uid":"q"').replace("172.16.0.0/30", `${kubeVipPodVIP(0)}/32`),
+      )
+    : undefined;
   const samples: number[] = [];
   for (let i = 0; i < (quick ? 3 : 10); i++) {
     samples.push(rssMB(lb2.pid!));
@@ -138,6 +158,9 @@ async function main() {
     readyMs,
     poolOverKubeVipServiceDenied: denied.allowed === false,
     denial: denied.status?.message,
+    ...(podPool
+      ? { pods, poolOverKubeVipPodDenied: podPool.allowed === false, podDenial: podPool.status?.message }
+      : {}),
     rssMB: { max: +Math.max(...samples).toFixed(1), last: +samples[samples.length - 1].toFixed(1) },
     heapUsedMB: +metric("nodejs_heap_size_used_bytes").toFixed(1),
     heapTotalMB: +metric("nodejs_heap_size_total_bytes").toFixed(1),

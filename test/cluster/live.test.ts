@@ -158,6 +158,58 @@ describe("cluster/live: informers against a list/watch API server", function () 
     );
   });
 
+  it("the informer holds no Pod without kube-vip; a Pod that gains or loses kube-vip enters or leaves the view", async () => {
+    const plain = (name: string, image = "nginx:1.27") => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        namespace: "shop",
+        ownerReferences: [{ kind: "ReplicaSet", name: "web-5d8f9", controller: true }],
+      },
+      spec: { containers: [{ name: "web", image }] },
+    });
+    const kubeVip = (name: string, vip: string) => {
+      const p = staticPod({ vip_arp: "true", cp_enable: "true", address: vip }, { name });
+      return { ...p, metadata: { ...(p.metadata as object), namespace: "shop" } };
+    };
+    for (let i = 0; i < 20; i++) fake.apply(plain(`web-${i}`));
+    fake.apply(kubeVip("kv", "10.0.8.50"));
+    src = await live(fake);
+    await synced();
+    const held = () => src!.held("pods");
+    const inView = (name: string) => !!src!.view().workload("Pod", "shop", name);
+    expect(held()).to.equal(1); // of 21 Pods listed
+    expect(inView("kv")).to.equal(true);
+    // watched: an ordinary Pod is not held; the kube-vip Pod after it shows that its event was handled
+    fake.apply(plain("web-20"));
+    fake.apply(kubeVip("kv-2", "10.0.8.60"));
+    await until(() => inView("kv-2"), "kv-2 in the view");
+    expect(held()).to.equal(2);
+    // an ordinary Pod whose image becomes kube-vip's enters the view; a pool over its VIP is refused
+    const web1 = kubeVip("web-1", "10.0.8.70");
+    fake.apply({ ...web1, metadata: plain("web-1").metadata });
+    await until(() => inView("web-1"), "web-1 in the view once it runs kube-vip");
+    expect(held()).to.equal(3);
+    expect(judge(kv, src.view(), { object: pool("over", ["10.0.8.70/32"]) }).rules).to.deep.equal(["pool.kube-vip"]);
+    // and back: it leaves the view and the informer
+    fake.apply(plain("web-1"));
+    await until(() => !inView("web-1"), "web-1 out of the view");
+    expect(held()).to.equal(2);
+    expect(judge(kv, src.view(), { object: pool("over", ["10.0.8.70/32"]) }).allowed).to.equal(true);
+    fake.delete(kubeVip("kv-2", "10.0.8.60"));
+    await until(() => !inView("kv-2"), "kv-2 deleted");
+    expect(held()).to.equal(1);
+    // a relist (410 Gone) after kv stopped running kube-vip while nobody watched drops it too
+    await fake.stop();
+    fake.apply(plain("kv"));
+    fake.compact();
+    await fake.start(fake.port);
+    await until(() => !inView("kv"), "kv out of the view after the relist");
+    expect(held()).to.equal(0);
+    expect(src.view().counts().workloads).to.equal(0);
+  });
+
   it("a dropped watch connection recovers without a restart", async () => {
     src = await live(fake);
     await synced();

@@ -20,12 +20,12 @@ export interface ListOptions {
 /**
  * A consistent list (no resourceVersion=0, so the API server reads etcd),
  * page by page; each page's items are slimmed at once so a 100k-object list
- * never sits in memory whole.
+ * never sits in memory whole. An item `slim` turns into undefined is left out.
  */
 export async function listAll<T = KubeObject>(
   kc: KubeConfig,
   path: string,
-  slim: (o: KubeObject) => T,
+  slim: (o: KubeObject) => T | undefined,
   o: ListOptions = {},
 ): Promise<{ metadata: { resourceVersion: string }; items: T[] }> {
   const items: T[] = [];
@@ -37,17 +37,25 @@ export async function listAll<T = KubeObject>(
     if (cont) q.set("continue", cont);
     if (o.fieldSelector) q.set("fieldSelector", o.fieldSelector);
     const page = await getJSON(kc, `${path}?${q}`, o.timeoutMs ?? 30_000);
-    for (const it of page.items ?? []) items.push(slim(it));
+    for (const it of page.items ?? []) {
+      const s = slim(it);
+      if (s !== undefined) items.push(s);
+    }
     rv = page.metadata?.resourceVersion ?? rv;
     cont = page.metadata?.continue ?? "";
   } while (cont);
   return { metadata: { resourceVersion: rv }, items };
 }
 
+/** What the informer gets for one watch event: its phase and object, possibly rewritten. */
+export type Route<T> = (phase: string, obj: T) => [phase: string, obj: unknown];
+
 /**
  * A Watch for ListWatch that asks for bookmarks and slims every object
  * before the informer sees (and caches) it; `onWatch` tells the owner a watch
  * is about to start, which ListWatch only does after a successful list.
+ * `route`, when given, may rewrite a slimmed ADDED/MODIFIED/DELETED event
+ * before the informer sees it.
  */
 export class SlimWatch<T = KubeObject> {
   private readonly inner: Watch;
@@ -55,6 +63,7 @@ export class SlimWatch<T = KubeObject> {
     kc: KubeConfig,
     private readonly slim: (o: KubeObject) => T,
     private readonly onWatch: () => void,
+    private readonly route?: Route<T>,
   ) {
     this.inner = new Watch(kc);
   }
@@ -70,7 +79,11 @@ export class SlimWatch<T = KubeObject> {
       path,
       { ...queryParams, allowWatchBookmarks: true },
       (phase, obj, w) => {
-        callback(phase, phase === "ERROR" || phase === "BOOKMARK" || !obj ? obj : this.slim(obj), w);
+        if (phase === "ERROR" || phase === "BOOKMARK" || !obj) return callback(phase, obj, w);
+        const slim = this.slim(obj);
+        if (!this.route) return callback(phase, slim, w);
+        const [p, o] = this.route(phase, slim);
+        callback(p, o, w);
       },
       done,
     );

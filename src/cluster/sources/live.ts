@@ -40,6 +40,14 @@ export interface ResourceSpec {
   path: string;
   fieldSelector?: string;
   slim(o: KubeObject): KubeObject;
+  /**
+   * Whether the view has a use for a slimmed object. Without it every object
+   * is held (as a stub) by the informer; with it, the others are not held at
+   * all: they are left out of lists, and a watch event for one becomes a
+   * BOOKMARK (its resourceVersion still counts), or a DELETED when the
+   * informer held the object before (it no longer qualifies).
+   */
+  keeps?(slim: KubeObject): boolean;
   /** a custom resource whose CRD may be missing */
   crd?: string;
 }
@@ -69,10 +77,11 @@ export function resourcesFor(policy: Policy): ResourceSpec[] {
       fieldSelector: `metadata.name=${cm.name}`,
       slim: slimConfigMap,
     });
-  // kube-vip can run as a Pod in any namespace and under any owner (a tenant's Pod, a Job): every
-  // Pod is watched. No label or field selector singles out kube-vip images, so the slim function
-  // keeps nothing of a Pod without a kube-vip container and the informer holds only a stub of it.
-  out.push({ key: "pods", path: "/api/v1/pods", slim: slimPod });
+  // kube-vip can run as a Pod in any namespace and under any owner (a tenant's Pod, a Job, a
+  // ReplicaSet): every Pod is watched. No label or field selector singles out kube-vip images, so
+  // the slim function keeps nothing of a Pod without a kube-vip container (it has no spec), and
+  // the informer does not hold such a Pod at all (BENCHMARKS.md "Memory of the live source").
+  out.push({ key: "pods", path: "/api/v1/pods", slim: slimPod, keeps: (o) => o.spec !== undefined });
   return out;
 }
 
@@ -99,6 +108,17 @@ function stub(o: KubeObject, carry = true): Stub {
   };
 }
 
+/**
+ * Objects listed since the last forced collection. Before the first sync,
+ * one full collection every GC_EVERY listed objects: each page leaves its
+ * text and parsed objects behind, and V8 lets that garbage grow the heap to
+ * about twice the live data before collecting it (BENCHMARKS.md "Memory of
+ * the live source"). After the sync a relist is left to V8: a forced
+ * collection would pause the reviews being answered.
+ */
+let listedSinceGC = 0;
+const GC_EVERY = 25_000;
+
 function specId(s: ResourceSpec): string {
   return `${s.path}?${s.fieldSelector ?? ""}`;
 }
@@ -124,15 +144,21 @@ class Reflector {
       kc,
       (o) => stub(spec.slim(o)),
       () => this.listed(),
+      spec.keeps ? (phase, s) => this.route(phase, s) : undefined,
     );
     const list = () =>
       listAll(
         kc,
         spec.path,
         (o) => {
+          // applied even when the view has no use for it: a relist drops what no longer qualifies
           const full = spec.slim(o);
           this.view.apply(full);
-          return stub(full, false);
+          if (++listedSinceGC >= GC_EVERY && !this.view.synced) {
+            listedSinceGC = 0;
+            collectGarbage();
+          }
+          return spec.keeps && !spec.keeps(full) ? undefined : stub(full, false);
         },
         { fieldSelector: spec.fieldSelector },
       );
@@ -152,6 +178,20 @@ class Reflector {
     o.metrics?.cacheSynced.labels(spec.key).set(0);
   }
 
+  /**
+   * A watch event for an object the view has no use for: the informer does
+   * not hold it. It becomes a BOOKMARK (the informer resumes from its
+   * resourceVersion), or a DELETED when the informer held it (it qualified
+   * before: the view drops it). What the informer does with each:
+   * docs/controllers.md N1.
+   */
+  private route(phase: string, s: Stub): [string, unknown] {
+    if (phase === "DELETED" || !s.full || this.spec.keeps!(s.full)) return [phase, s];
+    const m = s.metadata!;
+    if (this.informer.get(m.name!, m.namespace)) return ["DELETED", s];
+    return ["BOOKMARK", { metadata: { resourceVersion: m.resourceVersion } }];
+  }
+
   /** The view takes the full slim object once; the informer's cache keeps only the stub. */
   private keep(obj: KubernetesObject): void {
     const s = obj as Stub;
@@ -159,6 +199,10 @@ class Reflector {
       this.view.apply(s.full);
       s.full = undefined;
     }
+  }
+
+  get held(): number {
+    return this.informer.list().length;
   }
 
   start(): void {
@@ -246,6 +290,12 @@ export class LiveSource implements ViewSource {
 
   view(): ClusterView {
     return this.memory;
+  }
+
+  /** How many objects the informer of a resource holds (tests, benchmarks). */
+  held(key: string): number {
+    for (const r of this.reflectors.values()) if (r.spec.key === key) return r.held;
+    return 0;
   }
 
   /**
