@@ -4,7 +4,7 @@ import { createReviewHandler } from "../admission/handler.js";
 import { warmUp } from "../admission/warmup.js";
 import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
-import { SnapshotSource } from "../cluster/sources/snapshot.js";
+import { SnapshotError, SnapshotSource } from "../cluster/sources/snapshot.js";
 import { createLogger, Logger, LogFormat, stdoutSink } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
 import { PolicyError } from "../policy/policy.js";
@@ -13,6 +13,7 @@ import { startMetricsServer } from "../transport/metrics-server.js";
 import { DRAIN_GRACE_MS, EXIT_MARGIN_MS, RunningServer, startServer } from "../transport/server.js";
 import { loadServingPair, ServingPair, CERT_FILE, KEY_FILE } from "../transport/tls.js";
 import { watchPaths } from "../util/watch.js";
+import { manifestErrorText } from "../k8s/manifests.js";
 
 export interface ServeOptions {
   policy: string;
@@ -71,7 +72,7 @@ export async function serve(
     log.debug({ reviews: n }, "warmed up");
   };
   if (o.state.length) {
-    source = SnapshotSource.start(o.state, log);
+    source = SnapshotSource.start(o.state, log, undefined, { reloads: metrics.snapshotReloads });
     metrics.cacheSynced.labels("snapshot").set(1);
     await warm();
   } else {
@@ -158,6 +159,14 @@ export async function serveMain(o: ServeOptions): Promise<void> {
     if (e instanceof PolicyError) {
       log.fatal({ problems: e.problems }, "invalid policy");
       process.stderr.write(`lbguard: invalid policy:\n${e.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+      process.exit(2);
+    }
+    if (e instanceof SnapshotError) {
+      // as `lbguard check --state`: a file that does not parse is an error (exit 2), one line per problem
+      log.fatal({ problems: e.problems.map(manifestErrorText) }, "invalid cluster state");
+      const lines = e.problems.slice(0, 10).map((p) => `lbguard serve: --state ${manifestErrorText(p)}\n`);
+      if (e.problems.length > 10) lines.push(`lbguard serve: --state: ${e.problems.length - 10} more problems\n`);
+      process.stderr.write(lines.join(""));
       process.exit(2);
     }
     log.fatal({ err: e }, "cannot start");

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
-import YAML from "yaml";
+import YAML, { isMap, isSeq, type Node } from "yaml";
 import type { KubeObject } from "./object.js";
 
 export interface ManifestObject {
@@ -169,22 +169,73 @@ export function manifestFiles(
   return { files, errors, excluded };
 }
 
-function flatten(doc: unknown, out: KubeObject[]): void {
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) return;
+/**
+ * Why a document or List item is not a Kubernetes object as the API server
+ * returns one (apiVersion, kind and metadata.name, all strings), or undefined.
+ */
+export function objectProblem(o: unknown): string | undefined {
+  if (o === null || typeof o !== "object")
+    return `not a Kubernetes object but ${o === null ? "null" : `a ${typeof o}`}`;
+  if (Array.isArray(o)) return "not a Kubernetes object but a sequence (a list of objects needs kind: List and items)";
+  const k = o as KubeObject;
+  if (typeof k.kind !== "string" || !k.kind) return "not a Kubernetes object: no kind";
+  if (typeof k.apiVersion !== "string" || !k.apiVersion) return `${k.kind} without apiVersion`;
+  const name = (k.metadata as { name?: unknown } | undefined)?.name;
+  if (typeof name !== "string" || !name) return `${k.kind} without metadata.name`;
+  return undefined;
+}
+
+/** An object that is not one (`objectProblem`): where it is, when known, and why. */
+export interface ObjectProblem {
+  /** the YAML node it came from (a position in the text) */
+  node?: Node;
+  /** `items[3]` when it is an item of a List */
+  path?: string;
+  reason: string;
+}
+
+/**
+ * Kubernetes objects of a document, Lists flattened. With `bad`, what is not
+ * an object (`objectProblem`) is reported there; `node` is the document's
+ * YAML node, when there is one, to name positions by.
+ */
+function flatten(
+  doc: unknown,
+  out: KubeObject[],
+  bad?: (p: ObjectProblem) => void,
+  node?: Node | null,
+  path?: string,
+): void {
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+    if (bad && doc !== null && doc !== undefined) bad({ node: node ?? undefined, path, reason: objectProblem(doc)! });
+    return;
+  }
   const o = doc as KubeObject;
   const kind = typeof o.kind === "string" ? o.kind : "";
   if (Array.isArray(o.items) && (kind === "List" || kind.endsWith("List"))) {
     const itemKind = kind !== "List" ? kind.slice(0, -4) : undefined;
-    for (const it of o.items as unknown[]) {
+    const itemNodes = bad && node && isMap(node) ? node.get("items", true) : undefined;
+    (o.items as unknown[]).forEach((it, i) => {
+      const where = bad && { node: isSeq(itemNodes) ? (itemNodes.items[i] as Node) : undefined, path: `items[${i}]` };
       if (it && typeof it === "object" && !Array.isArray(it)) {
         const item = it as KubeObject;
         // typed lists from the API carry no kind/apiVersion on their items
         if (itemKind && item.kind === undefined)
-          flatten({ ...item, kind: itemKind, apiVersion: item.apiVersion ?? o.apiVersion }, out);
-        else flatten(item, out);
-      }
-    }
+          flatten(
+            { ...item, kind: itemKind, apiVersion: item.apiVersion ?? o.apiVersion },
+            out,
+            bad,
+            where?.node,
+            where?.path,
+          );
+        else flatten(item, out, bad, where?.node, where?.path);
+      } else if (where) bad!({ ...where, reason: objectProblem(it)! });
+    });
     return;
+  }
+  if (bad) {
+    const why = objectProblem(o);
+    if (why) return bad({ node: node ?? undefined, path, reason: why });
   }
   out.push(o);
 }
@@ -197,6 +248,8 @@ export interface ParsedManifest {
   column?: number;
   /** the error without its position */
   reason?: string;
+  /** with `objects`: documents and List items that are not Kubernetes objects (left out of `objects`) */
+  invalid?: { line?: number; column?: number; reason: string }[];
 }
 
 /**
@@ -266,6 +319,9 @@ function templateHint(text: string): string {
   return /\{\{[\s\S]*?\}\}/.test(text) ? " (template syntax {{ }}: render it first, e.g. with helm template)" : "";
 }
 
+/** documents or List items of one file named in `invalid`; the rest are counted */
+const MAX_INVALID = 10;
+
 function failed(text: string, reason: string, pos?: { line: number; column: number }): ParsedManifest {
   const r = reason + templateHint(text);
   return pos
@@ -279,14 +335,40 @@ function failed(text: string, reason: string, pos?: { line: number; column: numb
     : { objects: [], error: r, reason: r };
 }
 
-/** Parse one manifest text; a syntax error rejects the whole file (nothing half-read). */
-export function parseManifestText(text: string, file: string, strict = false): ParsedManifest {
+/**
+ * Parse one manifest text; a syntax error rejects the whole file (nothing
+ * half-read). With `o.objects` every document and List item must be a
+ * Kubernetes object (`objectProblem`; cluster state, which only ever holds
+ * objects): those that are not are listed in `invalid`, with their position
+ * when the text is YAML, else as `items[N]` or `document N`.
+ */
+export function parseManifestText(
+  text: string,
+  file: string,
+  strict = false,
+  o: { objects?: boolean } = {},
+): ParsedManifest {
   const out: KubeObject[] = [];
+  const invalid: NonNullable<ParsedManifest["invalid"]> = [];
+  let unlisted = 0;
+  // positions cost a scan of the text each: the first MAX_INVALID are named, the rest counted
+  const report = (p: ObjectProblem, where: string) => {
+    if (invalid.length >= MAX_INVALID) return void unlisted++;
+    const at = p.node?.range?.[0];
+    if (at !== undefined) invalid.push({ ...positionOf(text, at), reason: p.reason });
+    else if (p.path || where) invalid.push({ reason: `${p.path ?? where}: ${p.reason}` });
+    else invalid.push({ reason: p.reason });
+  };
+  const result = (): ParsedManifest => {
+    if (unlisted) invalid.push({ reason: `${unlisted} more documents or List items that are not Kubernetes objects` });
+    return invalid.length ? { objects: out, invalid } : { objects: out };
+  };
   const json = extname(file).toLowerCase() === ".json";
   if (json || (/^\s*[[{]/.test(text) && !text.includes("\n---"))) {
     try {
-      flatten(JSON.parse(text), out);
-      return { objects: out };
+      const doc: unknown = JSON.parse(text);
+      flatten(doc, out, o.objects ? (p) => report(p, "") : undefined);
+      return result();
     } catch (e) {
       if (json) {
         const what = (e as Error).message
@@ -302,16 +384,17 @@ export function parseManifestText(text: string, file: string, strict = false): P
   // strict: duplicate keys are errors, as kubectl's YAML decoding makes them
   const docs = YAML.parseAllDocuments(text, { uniqueKeys: strict, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs];
-  for (const d of list) {
+  for (const [i, d] of list.entries()) {
     if (d.errors.length) {
       const e = d.errors[0];
       const pos = e.linePos?.[0];
       const reason = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
       return failed(text, reason, pos ? { line: pos.line, column: pos.col } : undefined);
     }
-    flatten(d.toJS({ maxAliasCount: 100 }), out);
+    const where = list.length > 1 ? `document ${i + 1}` : "";
+    flatten(d.toJS({ maxAliasCount: 100 }), out, o.objects ? (p) => report(p, where) : undefined, d.contents);
   }
-  return { objects: out };
+  return result();
 }
 
 export function readManifests(

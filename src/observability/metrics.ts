@@ -180,6 +180,7 @@ export class Metrics {
   );
   readonly cacheSynced: client.Gauge<"resource">;
   readonly policyReloads: client.Counter<"result">;
+  readonly snapshotReloads: client.Counter<"result">;
   readonly certExpiry: client.Gauge;
   readonly buildInfo: client.Gauge<"version">;
   readonly eventLoopDelay = new EventLoopDelay(
@@ -212,6 +213,12 @@ export class Metrics {
     this.policyReloads = new client.Counter({
       name: "lbguard_policy_reloads_total",
       help: "Policy (re)loads by result (success, error); an error keeps the previous policy.",
+      labelNames: ["result"],
+      registers: [this.registry],
+    });
+    this.snapshotReloads = new client.Counter({
+      name: "lbguard_snapshot_reloads_total",
+      help: "Cluster snapshot (--state) loads and reloads by result (success, error); an error keeps the previous state.",
       labelNames: ["result"],
       registers: [this.registry],
     });

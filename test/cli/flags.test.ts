@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, ROOT } from "../helpers/paths.js";
@@ -149,4 +149,71 @@ describe("cli: serve --state with a path that does not exist refuses to start", 
     expect(r.code).to.equal(2);
     expect(r.err).to.include("--state /typo/path: cannot read: no such file or directory (ENOENT)");
   });
+});
+
+describe("cli: serve --state whose first load has errors refuses to start, as check --state does", function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), "lbguard-badstate-"));
+  const serveArgs = (state: string) => [
+    "serve",
+    "--policy",
+    POLICY,
+    "--state",
+    join(ROOT, "examples/cluster"),
+    "--state",
+    state,
+    "--cert-dir",
+    join(dir, "certs"),
+    "--port",
+    "0",
+    "--metrics-port",
+    "0",
+    "--host",
+    "127.0.0.1",
+  ];
+  const cases: [what: string, file: string, text: string, problems: string[]][] = [
+    [
+      "a YAML syntax error (file:line:column)",
+      "broken.yaml",
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: x\n",
+      ["4:1: Flow map in block collection must be sufficiently indented and end with a }"],
+    ],
+    [
+      "a JSON syntax error (file:line:column)",
+      "broken.json",
+      '{\n  "apiVersion": "v1",\n  "kind": }\n',
+      ["3:11: invalid JSON: Unexpected token '}'"],
+    ],
+    [
+      "YAML documents that are not Kubernetes objects (file:line:column)",
+      "objects.yaml",
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Service\nspec: {type: LoadBalancer}\n---\nreplicas: 3\n",
+      ["5:1: Service without metadata.name", "9:1: not a Kubernetes object: no kind"],
+    ],
+    [
+      "List items that are not Kubernetes objects (JSON: the item's index)",
+      "services.json",
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ServiceList",
+        items: [{ metadata: { name: "a", namespace: "x" } }, { metadata: { namespace: "x" } }, "web"],
+      }),
+      ["items[1]: Service without metadata.name", "items[2]: not a Kubernetes object but a string"],
+    ],
+  ];
+  for (const [what, name, text, problems] of cases)
+    it(`${what}: exit 2, one line per problem naming the file, before listening`, () => {
+      const f = join(dir, name);
+      writeFileSync(f, text);
+      const sep = (p: string) => (/^\d/.test(p) ? ":" : ": ");
+      const r = lbguard(serveArgs(f));
+      expect(r.code, r.err).to.equal(2);
+      expect(r.err).to.equal(problems.map((p) => `lbguard serve: --state ${f}${sep(p)}${p}\n`).join(""));
+      expect(r.out).to.not.include("serving on");
+      // check --state says the same of the same file, and exits 2 too
+      const c = lbguard(["check", "--policy", POLICY, "--state", f, join(ROOT, "examples/cluster")]);
+      expect(c.code).to.equal(2);
+      for (const p of problems)
+        expect(c.err).to.include(/^\d/.test(p) ? `error: ${f}:${p}\n` : `error: --state: ${f}: ${p}\n`);
+    });
 });

@@ -6,15 +6,16 @@
  */
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createReviewHandler } from "../../src/admission/handler.js";
 import { SnapshotSource } from "../../src/cluster/sources/snapshot.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { RunningServer, startServer } from "../../src/transport/server.js";
-import { policy } from "../helpers/policies.js";
+import { KUBEVIP_NULL, policy } from "../helpers/policies.js";
 import { reviewBody, svc } from "../helpers/review.js";
-import { request, testCertDir } from "../helpers/server.js";
+import { request, startTestServer, testCertDir, type TestServer } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 
 const log = createLogger("silent");
@@ -48,7 +49,8 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
   let server: RunningServer;
   let ca: string;
   const reloads: string[] = [];
-  const counter = { labels: (result: string) => ({ inc: () => void reloads.push(result) }) };
+  // the first load counts too; inc(0) only creates a series
+  const counter = { labels: (result: string) => ({ inc: (by = 1) => void (by && reloads.push(result)) }) };
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "lbguard-snapreload-"));
@@ -93,7 +95,7 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
     expect(src.check()).to.equal("invalid");
     expect(src.view()).to.equal(before);
     expect(await allows("10.0.5.3")).to.equal(false);
-    expect(reloads).to.deep.equal(["error"]);
+    expect(reloads).to.deep.equal(["success", "error"]);
     expect(src.check()).to.equal("unchanged"); // not judged again until it changes
   });
 
@@ -110,7 +112,20 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
     expect(src.check()).to.equal("reloaded");
     expect(await allows("10.0.5.9")).to.equal(true);
     expect(await allows("10.0.5.3")).to.equal(false);
-    expect(reloads).to.deep.equal(["error", "success"]);
+    expect(reloads).to.deep.equal(["success", "error", "success"]);
+  });
+
+  it("an object that is not one (a Service without a name) keeps the previous view, counted as an error", async () => {
+    const before = src.view();
+    writeFileSync(
+      join(dir, "state", "services.json"),
+      services(4).replace('"name": "web-3"', '"generateName": "web-"'),
+    );
+    expect(src.check()).to.equal("pending");
+    expect(src.check()).to.equal("invalid");
+    expect(src.view()).to.equal(before);
+    expect(await allows("10.0.5.9")).to.equal(false); // web-8 of the ten still holds it
+    expect(reloads).to.deep.equal(["success", "error"]);
   });
 
   it("files still changing between two looks are not loaded", async () => {
@@ -121,7 +136,7 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
     expect(await allows("10.0.5.6")).to.equal(false);
     expect(src.check()).to.equal("reloaded");
     expect(await allows("10.0.5.6")).to.equal(true);
-    expect(reloads).to.deep.equal(["success"]);
+    expect(reloads).to.deep.equal(["success", "success"]);
   });
 
   it("with the watcher: a rewritten file is used once it has settled", async () => {
@@ -129,6 +144,57 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
     src = SnapshotSource.start([join(dir, "state")], log, undefined, { pollMs: 100, settleMs: 100, reloads: counter });
     writeFileSync(join(dir, "state", "services.json"), services(2));
     await waitFor(async () => await allows("10.0.5.5"), { what: "the rewritten state to be used" });
-    expect(reloads).to.deep.equal(["success"]);
+    // the first load of each of the two sources, then the reload
+    expect(reloads).to.deep.equal(["success", "success", "success"]);
+  });
+});
+
+describe("serve --state: lbguard_snapshot_reloads_total on /metrics", function () {
+  this.timeout(30_000);
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer(KUBEVIP_NULL, [POOLS, services(10)]);
+  });
+  after(async () => s.stop());
+
+  const scrape = () =>
+    new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port: s.metricsPort, path: "/metrics" }, (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c));
+          res.on("end", () => resolve(b));
+        })
+        .on("error", reject);
+    });
+  const reloads = async () => {
+    const t = await scrape();
+    const n = (result: string) =>
+      Number(new RegExp(`^lbguard_snapshot_reloads_total\\{result="${result}"\\} (\\d+)$`, "m").exec(t)?.[1]);
+    return { success: n("success"), error: n("error") };
+  };
+  const allows = async (ip: string) => {
+    const r = await s.post("/validate", reviewBody({ object: svc({ ns: "shop", name: "probe", cls: "metallb", ip }) }));
+    return r.json().response.allowed as boolean;
+  };
+
+  it("counts the first load, a reload with an error (the state kept) and a good reload", async () => {
+    const t = await scrape();
+    expect(t).to.include("# TYPE lbguard_snapshot_reloads_total counter");
+    expect(await reloads()).to.deep.equal({ success: 1, error: 0 });
+    const file = join(s.dir, "state", "s1.yaml");
+    writeFileSync(file, services(4).slice(0, 200)); // half a file
+    await waitFor(async () => (await reloads()).error === 1, {
+      what: "the reload error to be counted",
+      state: reloads,
+    });
+    expect(await allows("10.0.5.9")).to.equal(false); // the ten Services are still in force
+    writeFileSync(file, services(4));
+    await waitFor(async () => (await reloads()).success === 2, {
+      what: "the good reload to be counted",
+      state: reloads,
+    });
+    expect(await reloads()).to.deep.equal({ success: 2, error: 1 });
+    expect(await allows("10.0.5.9")).to.equal(true);
   });
 });

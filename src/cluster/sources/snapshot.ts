@@ -11,10 +11,17 @@
  * keeps the previous view in force: before, the view was replaced by what
  * the other files held (11,326 to 13,610 probes wrongly allowed per run,
  * BENCHMARKS.md "Faults"). Each reload is counted by result.
+ *
+ * Every document and List item of a state file must be a Kubernetes object
+ * (apiVersion, kind, metadata.name): a snapshot is what the API server
+ * returned, so anything else is a broken file, an error like a syntax error.
+ * The first load has no previous state to keep: with any error it throws
+ * SnapshotError, and `lbguard serve` refuses to start (README "Cluster
+ * state"), as `lbguard check --state` exits 2.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { manifestFiles, parseManifestText } from "../../k8s/manifests.js";
+import { manifestErrorText, manifestFiles, parseManifestText, type ManifestError } from "../../k8s/manifests.js";
 import type { Logger } from "../../observability/logger.js";
 import { SETTLE_MS, watchPaths, Watch } from "../../util/watch.js";
 import type { ViewSource } from "../source.js";
@@ -25,7 +32,17 @@ export interface SnapshotLoad {
   view: MemoryView;
   objects: number;
   kept: number;
+  /** every problem as `FILE: line L, column C: what` or `FILE: what` */
   errors: string[];
+  /** the same problems with their file and position apart */
+  problems: ManifestError[];
+}
+
+/** A first snapshot load with errors: there is no previous state to keep. */
+export class SnapshotError extends Error {
+  constructor(readonly problems: ManifestError[]) {
+    super(`invalid cluster state: ${problems.map(manifestErrorText).join("; ")}`);
+  }
 }
 
 /** The files of a snapshot and a hash of each one's bytes, in reading order. */
@@ -71,11 +88,16 @@ export function loadSnapshot(
   let kept = 0;
   let count = 0;
   const errors: string[] = [];
+  const problems: ManifestError[] = [];
+  const problem = (e: ManifestError) => {
+    problems.push(e);
+    errors.push(`${e.file}: ${e.message}`);
+  };
   const hashes = new Map<string, string>();
   // one file at a time: the parsed objects of a file are dropped before the next is read,
   // so the peak is the largest file, not the whole snapshot
   const { files, errors: missing } = manifestFiles(paths);
-  for (const e of missing) errors.push(`${e.file}: ${e.message}`);
+  for (const e of missing) problem(e);
   const digest = () => ({ key: keyOf(hashes, missing), hashes });
   for (const file of files) {
     let bytes: Buffer;
@@ -85,25 +107,31 @@ export function loadSnapshot(
       const why = `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
       hashes.set(file, why);
       if (expect && expect.hashes.get(file) !== why)
-        return { view, objects: count, kept, errors, digest: digest(), changed: true };
-      errors.push(`${file}: cannot read: ${(e as Error).message}`);
+        return { view, objects: count, kept, errors, problems, digest: digest(), changed: true };
+      problem({ file, message: `cannot read: ${(e as Error).message}` });
       continue;
     }
     const h = hashOf(bytes);
     hashes.set(file, h);
     if (expect && expect.hashes.get(file) !== h)
-      return { view, objects: count, kept, errors, digest: digest(), changed: true };
-    const r = parseManifestText(bytes.toString("utf8"), file);
-    if (r.error) errors.push(`${file}: ${r.error}`);
+      return { view, objects: count, kept, errors, problems, digest: digest(), changed: true };
+    const r = parseManifestText(bytes.toString("utf8"), file, false, { objects: true });
+    if (r.error) problem({ file, message: r.error, line: r.line, column: r.column, reason: r.reason });
+    for (const i of r.invalid ?? [])
+      problem(
+        i.line !== undefined
+          ? { file, message: `line ${i.line}, column ${i.column}: ${i.reason}`, ...i }
+          : { file, message: i.reason },
+      );
     count += r.objects.length;
     for (const object of r.objects) if (view.apply(object, "default")) kept++;
   }
   const d = digest();
-  if (expect && d.key !== expect.key) return { view, objects: count, kept, errors, digest: d, changed: true };
+  if (expect && d.key !== expect.key) return { view, objects: count, kept, errors, problems, digest: d, changed: true };
   view.settle();
   // parsing a large snapshot leaves its text and whole objects behind: collect them once
   if (count > 10_000) collectGarbage();
-  return { view, objects: count, kept, errors, digest: d };
+  return { view, objects: count, kept, errors, problems, digest: d };
 }
 
 /** What one look at the files found. */
@@ -111,14 +139,14 @@ export type SnapshotCheck = "unchanged" | "pending" | "reloaded" | "invalid";
 
 /** A counter by result, as prom-client's Counter (`lbguard_snapshot_reloads_total{result}`). */
 export interface ResultCounter {
-  labels(result: string): { inc(): void };
+  labels(result: string): { inc(by?: number): void };
 }
 
 export interface SnapshotOptions {
   /** the stat poll behind fs.watch; 0: no watching, `check()` is called by hand */
   pollMs?: number;
   settleMs?: number;
-  /** counts reloads by result: success, error */
+  /** counts the first load and every reload by result: success, error */
   reloads?: ResultCounter;
 }
 
@@ -144,9 +172,13 @@ export class SnapshotSource implements ViewSource {
     this.judged = judged;
   }
 
+  /** Load the snapshot and watch its files; throws SnapshotError when the first load has any error. */
   static start(paths: string[], log: Logger, onReload?: () => void, opts: SnapshotOptions = {}): SnapshotSource {
     const first = loadSnapshot(paths);
-    for (const e of first.errors) log.warn({ source: "snapshot" }, e);
+    if (first.problems.length) throw new SnapshotError(first.problems);
+    // both series from the start: an alert's increase() sees the first error only if the series existed before it
+    opts.reloads?.labels("error").inc(0);
+    opts.reloads?.labels("success").inc();
     log.info(
       { source: "snapshot", paths, objects: first.objects, kept: first.kept, ...first.view.counts() },
       "cluster snapshot loaded",
