@@ -263,7 +263,12 @@ export function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       const now = performance.now();
       const due = Math.min(total, Math.floor(((now - t0) * o.rate) / 1000) + 1);
       while (next < due) send(next++);
-      if (next < total) setTimeout(tick, Math.max(0, Math.min(1, at(next) - performance.now())));
+      if (next >= total) return;
+      // node's timers have a 1 ms granularity: within 2 ms of the next send, poll (setImmediate lets
+      // I/O in between), so a request leaves within microseconds of its instant, not up to 1-2 ms late
+      const wait = at(next) - performance.now();
+      if (wait > 2) setTimeout(tick, wait - 2);
+      else setImmediate(tick);
     };
     setTimeout(tick, 20);
   });
