@@ -202,22 +202,34 @@ function metallbFact(o: Obj, kind: "Deployment" | "DaemonSet"): MetalLBFact | un
   };
 }
 
-/**
- * Feeds the view and the facts from one stream of objects; `add` takes each
- * object once, keeps what the audit needs and drops the rest.
- */
-export class FactsBuilder {
-  readonly view = new MemoryView();
-  readonly facts = newFacts();
-  objects = 0;
-  private readonly s = new Interner();
+export interface FactsOptions {
+  /**
+   * Keep the names of Services that are not LoadBalancers (`otherServices`:
+   * a per-Service Lease may outlive the type). Only a source that reads
+   * Leases needs them; the live informers do not watch Leases.
+   */
+  otherServices?: boolean;
+}
 
-  add(o: KubeObject, defaultNs = "default"): void {
-    if (!o || typeof o !== "object") return;
-    this.objects++;
+/**
+ * The audit's facts, fed object by object: `observe` takes an object (added
+ * or changed), `forget` drops what an object contributed (deleted). Nothing
+ * keeps a whole object. The live source feeds one through its informers
+ * (live-facts.ts); FactsBuilder feeds one together with a view.
+ */
+export class FactsStore {
+  readonly facts = newFacts();
+  private readonly s = new Interner();
+  private readonly others: boolean;
+
+  constructor(o: FactsOptions = {}) {
+    this.others = o.otherServices ?? true;
+  }
+
+  /** An object, whole as read; `kept`: the view took it (for the kinds the admission rules re-judge). */
+  observe(o: KubeObject, defaultNs: string, kept: boolean): void {
     const kind = str(o.kind);
     const group = apiGroup(o.apiVersion);
-    const rec = this.view.apply(o, defaultNs);
     const ns = str(o.metadata?.namespace) || defaultNs;
     const name = str(o.metadata?.name);
     const f = this.facts;
@@ -241,8 +253,9 @@ export class FactsBuilder {
         return;
       case "IPAddressPool": {
         const key = objectKey(kind, ns, name);
-        if (!rec) {
+        if (!kept) {
           f.judged.delete(key);
+          f.poolAssigned.delete(`${ns}/${name}`);
           return;
         }
         f.judged.set(key, { ...slimPool(o as Obj), metadata: { name, namespace: ns } });
@@ -254,7 +267,7 @@ export class FactsBuilder {
       }
       case "ConfigMap": {
         const key = objectKey(kind, ns, name);
-        if (rec) f.judged.set(key, { ...slimConfigMap(o as Obj), metadata: { name, namespace: ns } });
+        if (kept) f.judged.set(key, { ...slimConfigMap(o as Obj), metadata: { name, namespace: ns } });
         else f.judged.delete(key);
         return;
       }
@@ -263,16 +276,17 @@ export class FactsBuilder {
       case "Deployment":
       case "StatefulSet": {
         const key = objectKey(kind, ns, name);
-        if (rec) {
+        if (kept) {
           const slim = kind === "Pod" ? slimPod(o as Obj) : slimWorkload(kind)(o as Obj);
           f.judged.set(key, { ...slim, metadata: { ...(slim.metadata as Obj), namespace: ns } });
         } else f.judged.delete(key);
         if (group !== "apps" || kind === "StatefulSet" || kind === "Pod") return;
-        f.metallb = f.metallb.filter((m) => !(m.kind === kind && m.namespace === ns && m.name === name));
         const m = metallbFact(o as Obj, kind);
+        if (m || f.metallb.length)
+          f.metallb = f.metallb.filter((x) => !(x.kind === kind && x.namespace === ns && x.name === name));
         if (m) f.metallb.push(m);
         if (kind === "DaemonSet") {
-          f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
+          if (f.svclb.length) f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
           const labels = stringMap(o.metadata?.labels);
           const svc = labels[SVCLB_NAME_LABEL];
           if (svc)
@@ -284,6 +298,43 @@ export class FactsBuilder {
         }
         return;
       }
+    }
+  }
+
+  /** What a deleted object contributed. */
+  forget(kind: string, ns: string, name: string): void {
+    const f = this.facts;
+    const key = `${ns}/${name}`;
+    switch (kind) {
+      case "Service":
+        f.services.delete(key);
+        f.leftovers.delete(key);
+        f.otherServices.delete(key);
+        return;
+      case "Node":
+        f.nodes.delete(name);
+        f.controlPlaneNodes.delete(name);
+        return;
+      case "Lease":
+        f.leases.delete(key);
+        return;
+      case "IPAddressPool":
+        f.judged.delete(objectKey(kind, ns, name));
+        f.poolAssigned.delete(key);
+        return;
+      case "ConfigMap":
+      case "Pod":
+      case "StatefulSet":
+        f.judged.delete(objectKey(kind, ns, name));
+        return;
+      case "DaemonSet":
+      case "Deployment":
+        f.judged.delete(objectKey(kind, ns, name));
+        if (f.metallb.length)
+          f.metallb = f.metallb.filter((m) => !(m.kind === kind && m.namespace === ns && m.name === name));
+        if (kind === "DaemonSet" && f.svclb.length)
+          f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
+        return;
     }
   }
 
@@ -299,7 +350,7 @@ export class FactsBuilder {
     f.leftovers.delete(key);
     f.otherServices.delete(key);
     if (type !== "LoadBalancer") {
-      f.otherServices.add(key);
+      if (this.others) f.otherServices.add(key);
       if (annotations && KV.vipHost in annotations)
         f.leftovers.set(key, { namespace: this.s.get(namespace), name, type, cls: null, annotations });
       return;
@@ -334,6 +385,25 @@ export class FactsBuilder {
     const managers = managersOfStatusLB(o.metadata?.managedFields);
     if (managers) s.statusManagers = managers.map((m) => this.s.get(m));
     f.services.set(key, s);
+  }
+}
+
+/**
+ * Feeds a view and the facts from one stream of objects (a snapshot's files,
+ * the live lists of `lbguard audit`); `add` takes each object once, keeps
+ * what the audit needs and drops the rest.
+ */
+export class FactsBuilder {
+  readonly view = new MemoryView();
+  private readonly store = new FactsStore();
+  readonly facts = this.store.facts;
+  objects = 0;
+
+  add(o: KubeObject, defaultNs = "default"): void {
+    if (!o || typeof o !== "object") return;
+    this.objects++;
+    const rec = this.view.apply(o, defaultNs);
+    this.store.observe(o, defaultNs, rec !== undefined);
   }
 }
 
