@@ -130,6 +130,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** the bearer token it came with */
+  token: string;
 }
 
 function apiVersionOf(r: Resource): string {
@@ -171,6 +173,12 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   listDelayMs: Record<string, number> = {};
   private readonly held = new Map<string, (() => void)[]>(); // resource → lists waiting for release
+  /**
+   * A fault on demand: a status code (500, 503, …) to answer a request with
+   * instead of serving it, by method, path and bearer token (clients with
+   * different tokens stand for different replicas).
+   */
+  fault?: (r: { method: string; path: string; token: string }) => number | undefined;
   /** how often BOOKMARKs go out to watches that asked for them */
   bookmarkMs = 500;
   port = 0;
@@ -252,14 +260,15 @@ export class FakeApiServer {
     this.events = [];
   }
 
-  kubeconfig(): string {
+  /** A kubeconfig for this server; `token` tells clients apart (see `fault`). */
+  kubeconfig(token = "fake-token"): string {
     return [
       "apiVersion: v1",
       "kind: Config",
       "clusters:",
       `- name: fake\n  cluster:\n    server: http://127.0.0.1:${this.port}\n    insecure-skip-tls-verify: true`,
       "users:",
-      "- name: lbguard\n  user:\n    token: fake-token",
+      `- name: lbguard\n  user:\n    token: ${token}`,
       "contexts:",
       "- name: fake\n  context:\n    cluster: fake\n    user: lbguard",
       "current-context: fake",
@@ -603,7 +612,13 @@ export class FakeApiServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
     const query = Object.fromEntries(url.searchParams);
-    if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query });
+    const token = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+    if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query, token });
+    const faulty = this.fault?.({ method: req.method ?? "", path: url.pathname, token });
+    if (faulty) {
+      req.resume();
+      return this.json(res, faulty, status(faulty, "InternalError", "an injected fault"));
+    }
     if (
       req.method === "GET" &&
       (url.pathname === "/api" || url.pathname.startsWith("/api/v1") || url.pathname.startsWith("/apis"))
