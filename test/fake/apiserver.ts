@@ -604,6 +604,13 @@ export class FakeApiServer {
     return m ? resourceList(m[1], m[2]) : undefined;
   }
 
+  /** Every stored object of a kind, in a namespace or all (tests). */
+  objects(kind: string, namespace?: string): Obj[] {
+    return [...this.store.get(this.resourceOf(kind).resource)!.values()].filter(
+      (o) => namespace === undefined || o.metadata?.namespace === namespace,
+    );
+  }
+
   /** An object as stored now (tests). */
   get(kind: string, namespace: string | undefined, name: string): Obj | undefined {
     return this.store.get(this.resourceOf(kind).resource)!.get(`${namespace ?? ""}/${name}`);
