@@ -17,6 +17,8 @@ import { FakeApiServer, REPORT_CRDS } from "../fake/apiserver.js";
 import { CLUSTER, objects } from "../helpers/cluster.js";
 import { KUBEVIP_NULL } from "../helpers/policies.js";
 import { request, reviewBody, svc } from "../helpers/review.js";
+import YAML from "yaml";
+import { deployFile } from "../helpers/paths.js";
 import { request as https, spawnServe, testCertDir } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import type { Obj } from "./helpers.js";
@@ -290,6 +292,120 @@ describe("serve: the background audit", function () {
     );
     const m = await metrics(s.metricsPort);
     expect(value(m, 'lbguard_audit_findings{rule="audit.status-bounce",severity="critical"}')).to.equal(1);
+  });
+});
+
+/** The request as an RBAC attribute check: verb, group, resource, namespace, name; undefined for discovery. */
+function attributes(r: { method: string; path: string; query: Record<string, string> }) {
+  const m =
+    /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(r.path) ??
+    /^\/apis\/([^/]+)\/[^/]+(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(r.path);
+  if (!m) return undefined;
+  const core = r.path.startsWith("/api/");
+  const [group, ns, resource, name] = core ? ["", m[1], m[2], m[3]] : [m[1], m[2], m[3], m[4]];
+  const field = /^metadata\.name=(.+)$/.exec(r.query.fieldSelector ?? "")?.[1];
+  const verb =
+    {
+      GET: name ? "get" : r.query.watch ? "watch" : "list",
+      POST: "create",
+      PUT: "update",
+      PATCH: "patch",
+      DELETE: "delete",
+    }[r.method] ?? r.method;
+  return { verb, group, resource, ns, name: name ?? field };
+}
+
+describe("serve: the background audit's requests and deploy/base's RBAC", function () {
+  this.timeout(30_000);
+  it("every request the server sends is granted to ServiceAccount lbguard, and the audit's grants are used", async () => {
+    const fake = new FakeApiServer();
+    fake.bookmarkMs = 200;
+    for (const o of objects(CLUSTER)) fake.apply(o);
+    for (const c of REPORT_CRDS.wgpolicyk8s) fake.crds.add(c);
+    await fake.start();
+    const dir = mkdtempSync(join(tmpdir(), "lbguard-rbac-"));
+    writeFileSync(join(dir, "policy.yaml"), KUBEVIP_NULL);
+    writeFileSync(join(dir, "kubeconfig"), fake.kubeconfig());
+    const s = await serve(
+      {
+        policy: join(dir, "policy.yaml"),
+        state: [],
+        kubeconfig: join(dir, "kubeconfig"),
+        port: 0,
+        certDir: testCertDir(),
+        metricsPort: 0,
+        logLevel: "silent",
+        host: "127.0.0.1",
+        auditInterval: 0.3,
+        auditEvents: true,
+        auditLeaseTiming: LEASE,
+        env: { POD_NAME: "lbguard-0", POD_NAMESPACE: "lbguard-system" },
+      },
+      createLogger("silent"),
+    );
+    try {
+      await waitFor(() => s.audit!.runs >= 1 && fake.get("Lease", "lbguard-system", "lbguard-audit"), {
+        what: "the Lease",
+      });
+      fake.apply(WEB2);
+      await waitFor(() => fake.get("PolicyReport", "shop", "lbguard") && fake.objects("Event").length === 3, {
+        what: "reports and Events",
+      });
+      // a second version of the shop findings (an update), then the fix (deletes)
+      fake.apply({ ...WEB2, metadata: { ...WEB2.metadata, name: "web3" } });
+      await waitFor(() => fake.get("PolicyReport", "shop", "lbguard")?.summary.fail === 4, {
+        what: "the report updated",
+      });
+      fake.delete(WEB2);
+      fake.delete({ ...WEB2, metadata: { ...WEB2.metadata, name: "web3" } });
+      await waitFor(() => !fake.get("PolicyReport", "shop", "lbguard"), { what: "the report deleted" });
+    } finally {
+      await s.stop(); // releases the Lease: an update
+      await fake.stop();
+    }
+    const docs = YAML.parseAllDocuments(readFileSync(deployFile("rbac.yaml"), "utf8")).map((d) => d.toJS() as Obj);
+    const bound = docs.filter(
+      (b) =>
+        (b.kind === "ClusterRoleBinding" || b.kind === "RoleBinding") &&
+        b.subjects.some((x: Obj) => x.kind === "ServiceAccount" && x.name === "lbguard"),
+    );
+    const roles = bound.map((b) => ({
+      ns: b.kind === "RoleBinding" ? (b.metadata.namespace as string) : undefined,
+      role: docs.find((d) => d.kind === b.roleRef.kind && d.metadata.name === b.roleRef.name)!,
+    }));
+    const grants = (a: NonNullable<ReturnType<typeof attributes>>) =>
+      roles.filter(
+        ({ ns, role }) =>
+          (!ns || ns === a.ns) &&
+          (role.rules as Obj[]).some(
+            (rule) =>
+              rule.apiGroups.includes(a.group) &&
+              rule.resources.includes(a.resource) &&
+              rule.verbs.includes(a.verb) &&
+              (!rule.resourceNames || (a.name !== undefined && rule.resourceNames.includes(a.name))),
+          ),
+      );
+    const seen = new Set<string>();
+    for (const r of fake.requests) {
+      const a = attributes(r);
+      if (!a) continue; // discovery: every authenticated user may read it (system:discovery)
+      const by = grants(a);
+      expect(by.length, `${r.method} ${r.path} ${JSON.stringify(r.query)}`).to.be.greaterThan(0);
+      for (const g of by) seen.add(`${g.role.metadata.name} ${a.group || "core"}/${a.resource} ${a.verb}`);
+    }
+    // what the audit's roles grant and the run above used (ClusterPolicyReports: for cluster-scoped findings, which
+    // the informer view cannot produce; get of a report: only after a 409)
+    expect([...seen].filter((x) => /^lbguard-audit/.test(x)).sort()).to.deep.equal([
+      "lbguard-audit core/events create",
+      "lbguard-audit wgpolicyk8s.io/clusterpolicyreports get",
+      "lbguard-audit wgpolicyk8s.io/policyreports create",
+      "lbguard-audit wgpolicyk8s.io/policyreports delete",
+      "lbguard-audit wgpolicyk8s.io/policyreports list",
+      "lbguard-audit wgpolicyk8s.io/policyreports update",
+      "lbguard-audit-lease coordination.k8s.io/leases create",
+      "lbguard-audit-lease coordination.k8s.io/leases get",
+      "lbguard-audit-lease coordination.k8s.io/leases update",
+    ]);
   });
 });
 
