@@ -9,10 +9,12 @@
  * - Every `services/status` UPDATE that reaches /validate counts, admitted or
  *   denied (a refused write is evidence too), when its user is a provider's
  *   identity under the policy.
- * - O(1) per review: one Map lookup and a delete/set that moves the Service
- *   to the back (the Map's insertion order is the recency order); at most
- *   `capacity` Services (10,000), the least recently written dropped first.
- *   An entry is a few strings and numbers: 10,000 of them are about 2 MB.
+ * - O(1) per review: one Map lookup, and the Service moved to the back of a
+ *   doubly linked recency list; at most `capacity` Services (10,000), the
+ *   least recently written (the front) dropped first. (A Map's own order
+ *   would not do: deleting from its front leaves holes that every later
+ *   look at the front walks over.) An entry is a few strings and numbers:
+ *   10,000 of them are about 2 MB.
  * - Reviews of anything else return at the first comparison.
  */
 import type { AdmissionInput, Webhook } from "../k8s/review.js";
@@ -30,11 +32,37 @@ interface Write {
   n: number;
 }
 
-/** One Service: the last write of each provider that wrote its status (`metallb`, `kube-vip`). */
-interface Entry extends Partial<Record<ProviderName, Write>> {
-  namespace: string;
-  name: string;
-  cls: string | null;
+/**
+ * The clock of the default detector: Date.now() read once a second by a
+ * timer, not on every review (a clock read costs a system call on some VMs,
+ * hundreds of nanoseconds: more than the rest of the detector). The window
+ * is minutes: a second's resolution is plenty.
+ */
+let coarse = 0;
+let ticking: NodeJS.Timeout | undefined;
+function coarseNow(): number {
+  if (!ticking) {
+    coarse = Date.now();
+    ticking = setInterval(() => (coarse = Date.now()), 1000);
+    ticking.unref();
+  }
+  return coarse;
+}
+
+const INDEX: Record<string, number> = Object.fromEntries(PROVIDERS.map((p, i) => [p, i]));
+
+/** One Service: the last write of each provider that wrote its status, by PROVIDERS index (one shape for all). */
+class Entry {
+  cls: string | null = null;
+  readonly writes: (Write | undefined)[] = PROVIDERS.map(() => undefined);
+  /** the recency list: older, newer */
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
+  constructor(
+    readonly key: string,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
 }
 
 export interface Bounce {
@@ -53,11 +81,14 @@ function classOf(req: AdmissionInput): string | null {
 
 export class BounceDetector {
   private readonly entries = new Map<string, Entry>();
+  /** least and most recently written */
+  private oldest?: Entry;
+  private newest?: Entry;
 
   constructor(
     readonly capacity = BOUNCE_CAPACITY,
     readonly windowMs = BOUNCE_WINDOW_MS,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = coarseNow,
   ) {}
 
   get size(): number {
@@ -74,29 +105,54 @@ export class BounceDetector {
     const name = req.name || String(req.object?.metadata?.name ?? "");
     const key = `${namespace}/${name}`;
     let e = this.entries.get(key);
-    if (e) this.entries.delete(key);
-    else {
-      e = { namespace, name, cls: null };
-      if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    if (e) {
+      if (e !== this.newest) {
+        this.unlink(e);
+        this.append(e);
+      }
+    } else {
+      if (this.entries.size >= this.capacity && this.oldest) {
+        const drop = this.oldest;
+        this.unlink(drop);
+        this.entries.delete(drop.key);
+      }
+      e = new Entry(key, namespace, name);
+      this.entries.set(key, e);
+      this.append(e);
     }
-    this.entries.set(key, e);
     e.cls = classOf(req);
     const t = this.now();
-    const w = e[p.name];
+    const i = INDEX[p.name];
+    const w = e.writes[i];
     if (w && t - w.at < this.windowMs) {
       w.at = t;
       w.n++;
       w.user = req.userInfo!.username!;
-    } else e[p.name] = { at: t, user: req.userInfo!.username!, n: 1 };
+    } else e.writes[i] = { at: t, user: req.userInfo!.username!, n: 1 };
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.oldest = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.newest = e.prev;
+    e.prev = e.next = undefined;
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.newest;
+    if (this.newest) this.newest.next = e;
+    else this.oldest = e;
+    this.newest = e;
   }
 
   /** The providers that wrote an entry's status within the window, oldest write first. */
   private writersOf(e: Entry, since: number): Bounce["writers"] {
     const out: Bounce["writers"] = [];
-    for (const provider of PROVIDERS) {
-      const w = e[provider];
+    PROVIDERS.forEach((provider, i) => {
+      const w = e.writes[i];
       if (w && w.at > since) out.push({ provider, user: w.user, at: w.at, writes: w.n });
-    }
+    });
     return out.length > 1 ? out.sort((a, b) => a.at - b.at) : out;
   }
 
@@ -117,7 +173,7 @@ export class BounceDetector {
     let n = 0;
     for (const e of this.entries.values()) {
       let k = 0;
-      for (const provider of PROVIDERS) if ((e[provider]?.at ?? 0) > since) k++;
+      for (const w of e.writes) if (w && w.at > since) k++;
       if (k > 1) n++;
     }
     return n;

@@ -6,11 +6,13 @@
  *
  * - Every replica audits and exports the metrics; only the holder of the
  *   Lease `lbguard-audit` (lease.ts) writes reports (writer.ts) and Events
- *   (events.ts). A replica that takes the Lease publishes its latest
- *   findings at once, without waiting for its next run.
+ *   (events.ts). A replica that takes the Lease audits at once and writes,
+ *   without waiting for its next run.
  * - A run is cooperative: the engine runs in slices of `sliceMs` and gives
- *   the event loop back between them, so reviews are answered while it runs
- *   (BENCHMARKS.md "Background audit").
+ *   the event loop back between them, so reviews are answered while it runs;
+ *   while reviews arrive, it also pauses after each slice, so it takes at
+ *   most a quarter of the core from the webhook (BENCHMARKS.md "Background
+ *   audit").
  * - Runs never overlap; a run waits for the view to have synced.
  */
 import { performance } from "node:perf_hooks";
@@ -20,6 +22,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Policy } from "../policy/policy.js";
 import { moduleOf } from "../providers/index.js";
+import { collectGarbage } from "../util/gc.js";
 import { classPhrase } from "../rules/messages.js";
 import { auditSteps, countBySeverity, type AuditRun } from "./audit.js";
 import type { EventRecorder } from "./events.js";
@@ -32,6 +35,14 @@ import type { ReportWriter, SyncResult } from "./writer.js";
 export const DEFAULT_INTERVAL_MS = 60_000;
 /** how long the engine runs before it gives the event loop back */
 export const DEFAULT_SLICE_MS = 4;
+/**
+ * While reviews keep arriving, the engine pauses this many slices' worth
+ * after each slice: it then takes at most a quarter of the core, and the
+ * webhook keeps the rest.
+ */
+export const BUSY_PAUSE_SLICES = 3;
+/** after a run that judged or found more than this many objects, one full garbage collection */
+export const GC_AFTER = 20_000;
 
 export interface BackgroundOptions {
   intervalMs: number;
@@ -46,6 +57,8 @@ export interface BackgroundOptions {
   writer?: ReportWriter;
   events?: EventRecorder;
   sliceMs?: number;
+  /** a count that grows with every review (serve's): while it grows, runs pause between slices */
+  activity?: () => number;
 }
 
 export interface RunSummary {
@@ -103,10 +116,10 @@ export class BackgroundAudit {
   private again = false;
   private stopped = false;
   private waiting = "";
-  private latest?: AuditFinding[];
   private publishing?: Promise<void>;
   private seeded = false;
   private lastSummary = "";
+  private large = false;
   /** runs completed (tests) */
   runs = 0;
 
@@ -140,6 +153,12 @@ export class BackgroundAudit {
       })
       .finally(() => {
         this.running = undefined;
+        // a large run leaves its findings and garbage in the old generation, which V8 would keep for
+        // long: once nothing refers to them (after this turn), one full collection
+        if (this.large) {
+          this.large = false;
+          setImmediate(() => collectGarbage() && this.o.log.debug("collected the background audit's garbage"));
+        }
         if (this.again && !this.stopped) {
           this.again = false;
           void this.kick();
@@ -148,13 +167,17 @@ export class BackgroundAudit {
     return this.running;
   }
 
-  /** The Lease changed hands: a new holder writes its latest findings at once. */
+  /**
+   * The Lease changed hands: a new holder audits at once and writes what it
+   * finds (the findings of a run are not kept after it: at 45,000 findings
+   * they are 25 MB).
+   */
   leadershipChanged(leading: boolean): void {
     this.seeded = false;
     this.o.metrics?.auditLeader.set(leading ? 1 : 0);
     if (!leading) return;
     this.o.writer?.invalidate();
-    if (this.latest) void this.publish(this.latest);
+    if (this.runs > 0) void this.kick();
   }
 
   private isLeader(): boolean {
@@ -185,8 +208,8 @@ export class BackgroundAudit {
       m.auditDuration.observe(ms / 1000);
     }
     this.runs++;
-    this.latest = findings;
-    this.o.writer?.observe(findings);
+    // first-seen times matter only to the writer (a new holder reads them from the reports)
+    if (this.isLeader() && this.o.writer?.usable) this.o.writer.observe(findings);
     const counts = countBySeverity(findings);
     const summary: RunSummary = {
       findings,
@@ -210,6 +233,7 @@ export class BackgroundAudit {
     else this.o.log.debug(fields, "background audit");
     this.lastSummary = line;
     await this.publish(findings);
+    this.large = findings.length + run.judged > GC_AFTER;
     return summary;
   }
 
@@ -268,15 +292,23 @@ export class BackgroundAudit {
 
   private async cooperative(gen: Generator<void, AuditRun>): Promise<{ value: AuditRun; workMs: number }> {
     const slice = this.o.sliceMs ?? DEFAULT_SLICE_MS;
+    const activity = this.o.activity;
+    let seen = activity?.() ?? 0;
     let work = 0;
     for (;;) {
       if (this.stopped) throw new Stopped();
       const t = performance.now();
       let r = gen.next();
       while (!r.done && performance.now() - t < slice) r = gen.next();
-      work += performance.now() - t;
+      const spent = performance.now() - t;
+      work += spent;
       if (r.done) return { value: r.value, workMs: work };
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      const now = activity?.() ?? seen;
+      if (now !== seen) {
+        // reviews arrived since the last slice: leave the core to them for a while
+        seen = now;
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(spent * BUSY_PAUSE_SLICES)));
+      } else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -23,7 +23,7 @@ import {
   takes,
 } from "./controllers.js";
 import { allocatedPool, perServiceLease, serviceObject, type AuditFacts, type ServiceFact } from "./facts.js";
-import type { AuditFinding } from "./finding.js";
+import { flat, type AuditFinding } from "./finding.js";
 import { auditRule } from "./rules.js";
 
 const PROVIDER_TITLE: Record<string, string> = { metallb: "MetalLB", "kube-vip": "kube-vip" };
@@ -57,8 +57,8 @@ function find(rule: string, subject: ObjectRef, problem: string, fix: string, o:
     severity: auditRule(rule).severity,
     subject,
     related: [],
-    problem,
-    fix,
+    problem: flat(problem),
+    fix: flat(fix),
     owner: "none",
     contender: "none",
     ...o,

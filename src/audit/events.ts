@@ -15,7 +15,7 @@ import { ApiError, apiRequest } from "../k8s/api.js";
 import type { Logger } from "../observability/logger.js";
 import { auditMessage, type AuditFinding } from "./finding.js";
 import { objectReference } from "./reports.js";
-import { findingKey } from "./writer.js";
+import { findingHash } from "./writer.js";
 
 export const EVENT_REASON = "LoadBalancerOwnershipConflict";
 export const EVENT_COMPONENT = "lbguard";
@@ -40,8 +40,8 @@ function time(ms: number): string {
 }
 
 export class EventRecorder {
-  private known = new Set<string>();
-  private readonly queue = new Map<string, AuditFinding>();
+  private known = new Set<number>();
+  private readonly queue = new Map<number, AuditFinding>();
   private readonly sent: number[] = [];
   private readonly perMinute: number;
   private readonly now: () => number;
@@ -53,14 +53,14 @@ export class EventRecorder {
   }
 
   /** Findings already reported (the reports read on taking the Lease): they are not new. */
-  seed(keys: Iterable<string>): void {
+  seed(keys: Iterable<number>): void {
     for (const k of keys) this.known.add(k);
   }
 
   /** Every run, on every replica: findings new since the last run are queued when this replica is the writer. */
   observe(findings: AuditFinding[], writer: boolean): void {
-    const current = new Map<string, AuditFinding>();
-    for (const f of findings) current.set(findingKey(f), f);
+    const current = new Map<number, AuditFinding>();
+    for (const f of findings) current.set(findingHash(f), f);
     if (writer)
       for (const [k, f] of current) {
         if (this.known.has(k) || this.queue.has(k)) continue;

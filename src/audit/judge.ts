@@ -21,9 +21,12 @@ import { apiGroup, type KubeObject } from "../k8s/object.js";
 import type { AdmissionInput } from "../k8s/review.js";
 import type { Policy } from "../policy/policy.js";
 import { serviceObject, type AuditFacts } from "./facts.js";
-import { refKey, type AuditFinding } from "./finding.js";
+import { flat, refKey, type AuditFinding } from "./finding.js";
 import type { AuditSeverity } from "./rules.js";
 import { ViewWithout } from "./without.js";
+
+/** one empty `related` for every finding that has none */
+const NO_RELATED: AuditFinding["related"] = Object.freeze([]) as unknown as AuditFinding["related"];
 
 /** The user the audit's requests come from (never a provider's identity, so foreign-write rules stay out). */
 export const AUDIT_USER = "lbguard-audit";
@@ -162,6 +165,16 @@ export function judgeAll(view: ClusterView, facts: AuditFacts, policy: Policy): 
 export function* judgeSteps(view: ClusterView, facts: AuditFacts, policy: Policy, out: JudgeResult): Generator<void> {
   const { findings, errors } = out;
   const pairs = new Set<string>();
+  // fixes repeat across findings ("allowed: metallb (class "metallb")"): one copy of each
+  const fixes = new Map<string, string>();
+  const fixOf = (fix: string) => {
+    let hit = fixes.get(fix);
+    if (hit === undefined) {
+      hit = flat(fix);
+      if (fixes.size < 10_000) fixes.set(hit, hit);
+    }
+    return hit;
+  };
   for (const j of judgedObjects(facts)) {
     yield;
     const rec = recordOf(view, j.kind, j.ns, j.name);
@@ -204,9 +217,9 @@ export function* judgeSteps(view: ClusterView, facts: AuditFacts, policy: Policy
         family: f.family,
         severity,
         subject: f.subject,
-        related: f.related,
-        problem: f.problem,
-        fix: f.fix,
+        related: f.related.length ? f.related : NO_RELATED,
+        problem: flat(f.problem),
+        fix: fixOf(f.fix),
         ...(f.field ? { field: f.field } : {}),
         ...(f.join ? { join: f.join } : {}),
         owner,

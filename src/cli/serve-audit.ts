@@ -30,6 +30,8 @@ export interface AuditWiring {
   auditEvents?: boolean;
   auditLeaseTiming?: LeaseTiming;
   env?: NodeJS.ProcessEnv;
+  /** grows with every review: runs pause while reviews arrive */
+  activity?: () => number;
 }
 
 export function startBackgroundAudit(o: AuditWiring): BackgroundAudit {
@@ -73,6 +75,7 @@ export function startBackgroundAudit(o: AuditWiring): BackgroundAudit {
     elector,
     writer,
     events,
+    activity: o.activity,
   });
   log.info(
     {

@@ -71,6 +71,7 @@ export async function serve(
   // the status-bounce detector sees every review (SPEC §12); its count is read at scrape time
   const bounce = new BounceDetector();
   metrics.bouncing = () => bounce.count();
+  let reviews = 0;
 
   let source: ViewSource;
   let audit: BackgroundAudit | undefined;
@@ -104,6 +105,7 @@ export async function serve(
         log,
         metrics,
         bounce,
+        activity: () => reviews,
       });
       if (live.memory.synced) void audit.kick();
     } else log.info("background audit off (--audit-interval 0)");
@@ -114,7 +116,10 @@ export async function serve(
     {
       policy: () => policy.current,
       view: () => source.view(),
-      observe: (webhook, req, p) => bounce.observe(webhook, req, p),
+      observe: (webhook, req, p) => {
+        reviews++;
+        bounce.observe(webhook, req, p);
+      },
     },
     metrics,
     log,

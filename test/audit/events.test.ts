@@ -9,7 +9,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { EVENT_QUEUE, EventRecorder } from "../../src/audit/events.js";
 import type { AuditFinding } from "../../src/audit/finding.js";
-import { findingKey } from "../../src/audit/writer.js";
+import { findingHash } from "../../src/audit/writer.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { FakeApiServer } from "../fake/apiserver.js";
 import type { Obj } from "./helpers.js";
@@ -120,7 +120,7 @@ describe("audit events: one per appearing finding, a few a minute at most", func
     // a fresh holder seeded with what the reports already list
     const fresh = recorder();
     const listed = finding("edge", "x");
-    fresh.seed([findingKey(listed)]);
+    fresh.seed([findingHash(listed)]);
     fresh.observe([listed, finding(undefined, "cp1", "audit.vip-on-control-plane")], true);
     expect(await fresh.flush()).to.equal(1);
     // a cluster-scoped subject's Event goes to default, as kubectl puts them

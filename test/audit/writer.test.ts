@@ -9,7 +9,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { expect } from "chai";
 import type { AuditFinding } from "../../src/audit/finding.js";
-import { contentHash, ReportWriter, type WriterOptions } from "../../src/audit/writer.js";
+import { contentHash, keyHash, ReportWriter, type WriterOptions } from "../../src/audit/writer.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { FakeApiServer, REPORT_CRDS } from "../fake/apiserver.js";
 import { SCHEMAS, validate } from "./crd.js";
@@ -197,7 +197,9 @@ describe("audit reports: the writer", function () {
       "DELETE /apis/wgpolicyk8s.io/v1alpha2/namespaces/edge/policyreports/lbguard",
     ]);
     expect(report("shop")!.metadata.resourceVersion).to.equal(shopRV);
-    expect(next.reportedKeys).to.include("service.foreign-address|Service/shop/web2,ConfigMap/kube-system/kubevip");
+    expect(next.reportedKeys).to.include(
+      keyHash("service.foreign-address|Service/shop/web2,ConfigMap/kube-system/kubevip"),
+    );
   });
 
   it("writes nothing when it does not hold the Lease, and stops between two reports when it loses it", async () => {

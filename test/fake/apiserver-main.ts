@@ -1,11 +1,11 @@
 /**
  * The fake API server as its own process (benchmarks measure lbguard's memory
  * without the server's):
- *   node dist/test/fake/apiserver-main.js --generate full|quick [--port N]
+ *   node dist/test/fake/apiserver-main.js --generate full|quick [--port N] [--crds wgpolicyk8s|openreports]
  * prints `fake-apiserver listening on <port> with <n> objects`.
  */
 import { FULL, QUICK, generate } from "../../bench/generate.js";
-import { FakeApiServer } from "./apiserver.js";
+import { FakeApiServer, REPORT_CRDS } from "./apiserver.js";
 
 const arg = (n: string) => {
   const i = process.argv.indexOf(`--${n}`);
@@ -13,6 +13,9 @@ const arg = (n: string) => {
 };
 
 const server = new FakeApiServer(false);
+// the report CRDs "installed" (the background audit then writes its reports here)
+const crds = arg("crds");
+if (crds === "wgpolicyk8s" || crds === "openreports") for (const c of REPORT_CRDS[crds]) server.crds.add(c);
 const size = arg("generate");
 let n = 0;
 if (size) {
