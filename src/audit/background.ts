@@ -157,7 +157,11 @@ export class BackgroundAudit {
         // long: once nothing refers to them (after this turn), one full collection
         if (this.large) {
           this.large = false;
-          setImmediate(() => collectGarbage() && this.o.log.debug("collected the background audit's garbage"));
+          setImmediate(() => {
+            const t = performance.now();
+            if (collectGarbage())
+              this.o.log.debug({ ms: Math.round(performance.now() - t) }, "collected the background audit's garbage");
+          });
         }
         if (this.again && !this.stopped) {
           this.again = false;
