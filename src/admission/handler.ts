@@ -31,6 +31,8 @@ import {
 export interface DecisionSources {
   policy(): Policy;
   view(): ClusterView;
+  /** sees every decoded review before it is decided, whatever the decision (bounce.ts) */
+  observe?(webhook: Webhook, req: AdmissionInput, policy: Policy): void;
 }
 
 export interface Decision {
@@ -235,7 +237,9 @@ export function createReviewHandler(src: DecisionSources, metrics: Metrics | und
       };
       return finish(webhook, req, d, t0);
     }
-    const d = decideFresh(webhook, req, src.policy(), src.view(), deadline, log);
+    const policy = src.policy();
+    src.observe?.(webhook, req, policy);
+    const d = decideFresh(webhook, req, policy, src.view(), deadline, log);
     return d instanceof Promise ? d.then((x) => finish(webhook, req, x, t0)) : finish(webhook, req, d, t0);
   };
 }

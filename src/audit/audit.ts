@@ -4,12 +4,12 @@
  * `lbguard init` infers). Pure over (view, facts, policy): the CLI reads the
  * cluster, the server's background audit will pass its informer view.
  */
-import type { MemoryView } from "../cluster/view.js";
+import type { ClusterView } from "../cluster/view.js";
 import type { Policy } from "../policy/policy.js";
-import { conflicts } from "./conflicts.js";
+import { conflictSteps } from "./conflicts.js";
 import type { AuditFacts } from "./facts.js";
 import type { AuditFinding } from "./finding.js";
-import { judgeAll } from "./judge.js";
+import { judgeSteps, type JudgeResult } from "./judge.js";
 import { atOrAbove, severityRank, SEVERITIES, type AuditSeverity } from "./rules.js";
 
 export interface AuditRun {
@@ -28,9 +28,25 @@ function subjectOrder(a: AuditFinding, b: AuditFinding): number {
   return ka < kb ? -1 : ka > kb ? 1 : a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0;
 }
 
-export function runAudit(view: MemoryView, facts: AuditFacts, policy: Policy): AuditRun {
-  const j = judgeAll(view, facts, policy);
-  const findings = [...j.findings, ...conflicts(view, facts, policy)];
+export function runAudit(view: ClusterView, facts: AuditFacts, policy: Policy): AuditRun {
+  const steps = auditSteps(view, facts, policy);
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
+}
+
+/**
+ * runAudit one object at a time: the generator yields between objects and
+ * returns the run. The server's background audit (background.ts) runs it in
+ * slices of a few milliseconds over the live view, so reviews keep being
+ * answered while it runs.
+ */
+export function* auditSteps(view: ClusterView, facts: AuditFacts, policy: Policy): Generator<void, AuditRun> {
+  const j: JudgeResult = { findings: [], errors: [], judged: 0 };
+  yield* judgeSteps(view, facts, policy, j);
+  const whole: AuditFinding[] = [];
+  yield* conflictSteps(view, facts, policy, whole);
+  const findings = j.findings.concat(whole);
   findings.sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || subjectOrder(a, b));
   return { findings, judged: j.judged, errors: j.errors };
 }

@@ -8,7 +8,7 @@
  */
 import { parseIP } from "../addr/ip.js";
 import { pointInterval } from "../addr/interval.js";
-import type { MemoryView } from "../cluster/view.js";
+import type { ClusterView } from "../cluster/view.js";
 import type { ObjectRef } from "../findings/finding.js";
 import { KV, requestedIPs } from "../k8s/service.js";
 import type { Policy } from "../policy/policy.js";
@@ -23,7 +23,7 @@ import {
   takes,
 } from "./controllers.js";
 import { allocatedPool, perServiceLease, serviceObject, type AuditFacts, type ServiceFact } from "./facts.js";
-import type { AuditFinding } from "./finding.js";
+import { flat, type AuditFinding } from "./finding.js";
 import { auditRule } from "./rules.js";
 
 const PROVIDER_TITLE: Record<string, string> = { metallb: "MetalLB", "kube-vip": "kube-vip" };
@@ -57,8 +57,8 @@ function find(rule: string, subject: ObjectRef, problem: string, fix: string, o:
     severity: auditRule(rule).severity,
     subject,
     related: [],
-    problem,
-    fix,
+    problem: flat(problem),
+    fix: flat(fix),
     owner: "none",
     contender: "none",
     ...o,
@@ -93,7 +93,7 @@ function managerPhrase(managers: string[]): string {
 }
 
 export interface ConflictContext {
-  view: MemoryView;
+  view: ClusterView;
   facts: AuditFacts;
   policy: Policy;
   controllers: Controller[];
@@ -335,11 +335,23 @@ function thirdController(ctx: ConflictContext): AuditFinding[] {
 }
 
 /** Every whole-view conflict, Service by Service, then the leftovers and other controllers. */
-export function conflicts(view: MemoryView, facts: AuditFacts, policy: Policy): AuditFinding[] {
+export function conflicts(view: ClusterView, facts: AuditFacts, policy: Policy): AuditFinding[] {
+  const out: AuditFinding[] = [];
+  for (const _ of conflictSteps(view, facts, policy, out));
+  return out;
+}
+
+/** conflicts() one Service at a time (see judgeSteps): the findings accumulate in `out`. */
+export function* conflictSteps(
+  view: ClusterView,
+  facts: AuditFacts,
+  policy: Policy,
+  out: AuditFinding[],
+): Generator<void> {
   const ctx: ConflictContext = { view, facts, policy, controllers: runningControllers(view, facts) };
   const svclb = new Set(facts.svclb.map((d) => `${d.service.namespace}/${d.service.name}`));
-  const out: AuditFinding[] = [];
   for (const s of facts.services.values()) {
+    yield;
     const claimants = ctx.controllers.filter((c) => takes(c, s));
     out.push(...contested(ctx, s, claimants));
     out.push(...vipOnControlPlane(ctx, s, claimants));
@@ -348,5 +360,4 @@ export function conflicts(view: MemoryView, facts: AuditFacts, policy: Policy): 
     out.push(...unserved(ctx, s, servers));
   }
   out.push(...staleVIPs(ctx), ...thirdController(ctx));
-  return out;
 }

@@ -7,7 +7,7 @@
  * make one of them leave a class, in the notation its install uses.
  */
 import type { WorkloadRec } from "../cluster/records.js";
-import type { MemoryView } from "../cluster/view.js";
+import type { ClusterView } from "../cluster/view.js";
 import { objectKey } from "../cluster/view.js";
 import type { ObjectRef } from "../findings/finding.js";
 import { KV } from "../k8s/service.js";
@@ -63,7 +63,7 @@ function serviceSwitch(cfg: KubeVipConfig): string {
 }
 
 /** Every controller that takes Services now, in a stable order (MetalLB first, then kube-vip by instance). */
-export function runningControllers(view: MemoryView, facts: AuditFacts): Controller[] {
+export function runningControllers(view: ClusterView, facts: AuditFacts): Controller[] {
   const out = metallbControllers(facts);
   const instances = new Map<string, WorkloadRec[]>();
   for (const w of view.workloads()) {

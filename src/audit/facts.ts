@@ -68,9 +68,160 @@ export const SVCLB_NAME_LABEL = "svccontroller.k3s.cattle.io/svcname";
 export const SVCLB_NAMESPACE_LABEL = "svccontroller.k3s.cattle.io/svcnamespace";
 export const CONTROL_PLANE_LABELS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
 
+/*
+ * A Service's facts, packed into one string (the server keeps 100k of them
+ * for as long as it runs: as objects, with their arrays and maps, they were
+ * about 300 bytes a Service; packed, about 80). Fields are separated by FS,
+ * list items by IS; label and annotation keys, classes and managers (a few
+ * hundred distinct values in any cluster) by a two-character code from a
+ * table; an ingress address equal to the requested one as REF. A Service
+ * with a separator character in any of its texts is kept as an object.
+ */
+const FS = "\u001f";
+const IS = "\u001e";
+const REF = "\u001d";
+const CODE = "\u001c";
+// eslint-disable-next-line no-control-regex -- the separators are control characters on purpose
+const SEPARATORS = /[\u001c-\u001f]/;
+const CODES_MAX = 8000;
+const codeOf = new Map<string, string>();
+const codeText: string[] = [];
+
+function encode(t: string): string {
+  let c = codeOf.get(t);
+  if (c === undefined) {
+    if (codeText.length >= CODES_MAX) return t;
+    c = CODE + String.fromCharCode(0x100 + codeText.length);
+    codeOf.set(t, c);
+    codeText.push(t);
+  }
+  return c;
+}
+
+function decode(t: string): string {
+  return t.length === 2 && t.charCodeAt(0) === 0x1c ? codeText[t.charCodeAt(1) - 0x100] : t;
+}
+
+function texts(s: ServiceFact): string[] {
+  const out: string[] = [s.name];
+  if (s.cls) out.push(s.cls);
+  if (s.loadBalancerIP) out.push(s.loadBalancerIP);
+  for (const m of [s.labels, s.annotations]) if (m) for (const [k, v] of Object.entries(m)) out.push(k, v);
+  for (const x of [...(s.ingress ?? []), ...(s.statusManagers ?? [])]) out.push(x);
+  return out;
+}
+
+function packMap(m: Record<string, string> | undefined, values: string[]): string {
+  if (!m) return "";
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(m)) {
+    parts.push(encode(k), v);
+    values.push(v);
+  }
+  return parts.join(IS);
+}
+
+function pack(s: ServiceFact): string | ServiceFact {
+  if (s.type !== "LoadBalancer" || texts(s).some((t) => SEPARATORS.test(t))) return s;
+  const values: string[] = [];
+  const labels = packMap(s.labels, []);
+  const annotations = packMap(s.annotations, values);
+  const ingress = (s.ingress ?? [])
+    .map((a) => {
+      if (a === s.loadBalancerIP) return REF;
+      const i = values.indexOf(a);
+      return i >= 0 && i < 40 ? REF + String.fromCharCode(0x30 + i) : a;
+    })
+    .join(IS);
+  return [
+    s.cls === null ? "" : encode(s.cls),
+    s.loadBalancerIP ?? "",
+    labels,
+    annotations,
+    ingress,
+    s.ingressPorts ? "p" : "",
+    (s.statusManagers ?? []).map(encode).join(IS),
+  ].join(FS);
+}
+
+function unpackMap(t: string, values?: string[]): Record<string, string> | undefined {
+  if (!t) return undefined;
+  const parts = t.split(IS);
+  const m: Record<string, string> = {};
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    m[decode(parts[i])] = parts[i + 1];
+    values?.push(parts[i + 1]);
+  }
+  return m;
+}
+
+function unpack(namespace: string, name: string, p: string | ServiceFact): ServiceFact {
+  if (typeof p !== "string") return p;
+  const [cls, ip, labels, annotations, ingress, ports, managers] = p.split(FS);
+  const s = new ServiceFactRow(namespace, name, "LoadBalancer", cls ? decode(cls) : null);
+  if (ip) s.loadBalancerIP = ip;
+  const l = unpackMap(labels);
+  if (l) s.labels = l;
+  const values: string[] = [];
+  const a = unpackMap(annotations, values);
+  if (a) s.annotations = a;
+  if (ingress)
+    s.ingress = ingress
+      .split(IS)
+      .map((x) => (x === REF ? ip : x.charCodeAt(0) === 0x1d ? values[x.charCodeAt(1) - 0x30] : x));
+  if (ports) s.ingressPorts = true;
+  if (managers) s.statusManagers = managers.split(IS).map(decode);
+  return s;
+}
+
+/**
+ * LoadBalancer Services' facts by namespace, then name (no `ns/name` key
+ * string per Service), each packed into one string; `get("ns/name")` and
+ * `values()` unpack them (a fresh ServiceFact each time: read, never kept).
+ */
+export class ServiceFacts {
+  private readonly byNs = new Map<string, Map<string, string | ServiceFact>>();
+  private n = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  get(key: string): ServiceFact | undefined {
+    const i = key.indexOf("/");
+    return this.getIn(key.slice(0, i), key.slice(i + 1));
+  }
+
+  getIn(namespace: string, name: string): ServiceFact | undefined {
+    const p = this.byNs.get(namespace)?.get(name);
+    return p === undefined ? undefined : unpack(namespace, name, p);
+  }
+
+  /** Add or replace the Service of `s.namespace`/`s.name`. */
+  put(s: ServiceFact): void {
+    let m = this.byNs.get(s.namespace);
+    if (!m) this.byNs.set(s.namespace, (m = new Map()));
+    const had = m.has(s.name);
+    m.set(s.name, pack(s));
+    if (!had) this.n++;
+  }
+
+  deleteIn(namespace: string, name: string): boolean {
+    const m = this.byNs.get(namespace);
+    if (!m?.delete(name)) return false;
+    if (!m.size) this.byNs.delete(namespace);
+    this.n--;
+    return true;
+  }
+
+  *values(): IterableIterator<ServiceFact> {
+    for (const [ns, m] of this.byNs) for (const [name, p] of m) yield unpack(ns, name, p);
+  }
+}
+
 export interface AuditFacts {
-  /** LoadBalancer Services, by `ns/name` */
-  services: Map<string, ServiceFact>;
+  /** LoadBalancer Services, by namespace and name */
+  services: ServiceFacts;
   /** other Services that carry kube-vip.io/vipHost */
   leftovers: Map<string, ServiceFact>;
   /** `ns/name` of every Service that is not a LoadBalancer (a per-Service Lease may outlive the type) */
@@ -89,7 +240,7 @@ export interface AuditFacts {
 
 export function newFacts(): AuditFacts {
   return {
-    services: new Map(),
+    services: new ServiceFacts(),
     leftovers: new Map(),
     otherServices: new Set(),
     leases: new Map(),
@@ -108,6 +259,27 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
 
+/**
+ * A Service's facts as an instance of a class (not an object literal): V8
+ * gives class instances spare in-object slots for the properties added
+ * later, where a literal would get a separate property array for them (40
+ * bytes a Service more).
+ */
+class ServiceFactRow implements ServiceFact {
+  declare loadBalancerIP?: string;
+  declare labels?: Record<string, string>;
+  declare annotations?: Record<string, string>;
+  declare ingress?: string[];
+  declare ingressPorts?: true;
+  declare statusManagers?: string[];
+  constructor(
+    readonly namespace: string,
+    readonly name: string,
+    readonly type: string,
+    readonly cls: string | null,
+  ) {}
+}
+
 /** One copy of each repeated string (namespaces, classes, label keys), so 100k Services share them. */
 class Interner {
   private readonly m = new Map<string, string>();
@@ -121,6 +293,17 @@ class Interner {
 
 const PROVIDER_ANNOTATION = (k: string) =>
   k.startsWith("metallb.io/") || k.startsWith("metallb.universe.tf/") || k.startsWith("kube-vip.io/");
+
+/** Annotations whose values repeat across Services (pool and node names): one copy of each value. */
+const REPEATED_VALUES: ReadonlySet<string> = new Set([
+  MLB.allocated,
+  MLB.allocatedOld,
+  MLB.pool,
+  MLB.poolOld,
+  MLB.share,
+  MLB.shareOld,
+  KV.vipHost,
+]);
 
 function managersOfStatusLB(managed: unknown): string[] | undefined {
   if (!Array.isArray(managed)) return undefined;
@@ -202,22 +385,34 @@ function metallbFact(o: Obj, kind: "Deployment" | "DaemonSet"): MetalLBFact | un
   };
 }
 
-/**
- * Feeds the view and the facts from one stream of objects; `add` takes each
- * object once, keeps what the audit needs and drops the rest.
- */
-export class FactsBuilder {
-  readonly view = new MemoryView();
-  readonly facts = newFacts();
-  objects = 0;
-  private readonly s = new Interner();
+export interface FactsOptions {
+  /**
+   * Keep the names of Services that are not LoadBalancers (`otherServices`:
+   * a per-Service Lease may outlive the type). Only a source that reads
+   * Leases needs them; the live informers do not watch Leases.
+   */
+  otherServices?: boolean;
+}
 
-  add(o: KubeObject, defaultNs = "default"): void {
-    if (!o || typeof o !== "object") return;
-    this.objects++;
+/**
+ * The audit's facts, fed object by object: `observe` takes an object (added
+ * or changed), `forget` drops what an object contributed (deleted). Nothing
+ * keeps a whole object. The live source feeds one through its informers
+ * (live-facts.ts); FactsBuilder feeds one together with a view.
+ */
+export class FactsStore {
+  readonly facts = newFacts();
+  private readonly s = new Interner();
+  private readonly others: boolean;
+
+  constructor(o: FactsOptions = {}) {
+    this.others = o.otherServices ?? true;
+  }
+
+  /** An object, whole as read; `kept`: the view took it (for the kinds the admission rules re-judge). */
+  observe(o: KubeObject, defaultNs: string, kept: boolean): void {
     const kind = str(o.kind);
     const group = apiGroup(o.apiVersion);
-    const rec = this.view.apply(o, defaultNs);
     const ns = str(o.metadata?.namespace) || defaultNs;
     const name = str(o.metadata?.name);
     const f = this.facts;
@@ -241,8 +436,9 @@ export class FactsBuilder {
         return;
       case "IPAddressPool": {
         const key = objectKey(kind, ns, name);
-        if (!rec) {
+        if (!kept) {
           f.judged.delete(key);
+          f.poolAssigned.delete(`${ns}/${name}`);
           return;
         }
         f.judged.set(key, { ...slimPool(o as Obj), metadata: { name, namespace: ns } });
@@ -254,7 +450,7 @@ export class FactsBuilder {
       }
       case "ConfigMap": {
         const key = objectKey(kind, ns, name);
-        if (rec) f.judged.set(key, { ...slimConfigMap(o as Obj), metadata: { name, namespace: ns } });
+        if (kept) f.judged.set(key, { ...slimConfigMap(o as Obj), metadata: { name, namespace: ns } });
         else f.judged.delete(key);
         return;
       }
@@ -263,16 +459,17 @@ export class FactsBuilder {
       case "Deployment":
       case "StatefulSet": {
         const key = objectKey(kind, ns, name);
-        if (rec) {
+        if (kept) {
           const slim = kind === "Pod" ? slimPod(o as Obj) : slimWorkload(kind)(o as Obj);
           f.judged.set(key, { ...slim, metadata: { ...(slim.metadata as Obj), namespace: ns } });
         } else f.judged.delete(key);
         if (group !== "apps" || kind === "StatefulSet" || kind === "Pod") return;
-        f.metallb = f.metallb.filter((m) => !(m.kind === kind && m.namespace === ns && m.name === name));
         const m = metallbFact(o as Obj, kind);
+        if (m || f.metallb.length)
+          f.metallb = f.metallb.filter((x) => !(x.kind === kind && x.namespace === ns && x.name === name));
         if (m) f.metallb.push(m);
         if (kind === "DaemonSet") {
-          f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
+          if (f.svclb.length) f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
           const labels = stringMap(o.metadata?.labels);
           const svc = labels[SVCLB_NAME_LABEL];
           if (svc)
@@ -287,6 +484,43 @@ export class FactsBuilder {
     }
   }
 
+  /** What a deleted object contributed. */
+  forget(kind: string, ns: string, name: string): void {
+    const f = this.facts;
+    const key = `${ns}/${name}`;
+    switch (kind) {
+      case "Service":
+        f.services.deleteIn(ns, name);
+        f.leftovers.delete(key);
+        f.otherServices.delete(key);
+        return;
+      case "Node":
+        f.nodes.delete(name);
+        f.controlPlaneNodes.delete(name);
+        return;
+      case "Lease":
+        f.leases.delete(key);
+        return;
+      case "IPAddressPool":
+        f.judged.delete(objectKey(kind, ns, name));
+        f.poolAssigned.delete(key);
+        return;
+      case "ConfigMap":
+      case "Pod":
+      case "StatefulSet":
+        f.judged.delete(objectKey(kind, ns, name));
+        return;
+      case "DaemonSet":
+      case "Deployment":
+        f.judged.delete(objectKey(kind, ns, name));
+        if (f.metallb.length)
+          f.metallb = f.metallb.filter((m) => !(m.kind === kind && m.namespace === ns && m.name === name));
+        if (kind === "DaemonSet" && f.svclb.length)
+          f.svclb = f.svclb.filter((d) => !(d.namespace === ns && d.name === name));
+        return;
+    }
+  }
+
   private service(o: Obj, namespace: string, name: string): void {
     const f = this.facts;
     const key = `${namespace}/${name}`;
@@ -294,25 +528,24 @@ export class FactsBuilder {
     const type = str(spec.type) || "ClusterIP";
     const all = stringMap(o.metadata?.annotations);
     let annotations: Record<string, string> | undefined;
-    for (const k of Object.keys(all)) if (PROVIDER_ANNOTATION(k)) (annotations ??= {})[this.s.get(k)] = all[k];
-    f.services.delete(key);
-    f.leftovers.delete(key);
-    f.otherServices.delete(key);
+    for (const k of Object.keys(all))
+      if (PROVIDER_ANNOTATION(k))
+        (annotations ??= {})[this.s.get(k)] = REPEATED_VALUES.has(k) ? this.s.get(all[k]) : all[k];
+    f.services.deleteIn(namespace, name);
+    if (f.leftovers.size) f.leftovers.delete(key);
+    if (f.otherServices.size) f.otherServices.delete(key);
     if (type !== "LoadBalancer") {
-      f.otherServices.add(key);
+      if (this.others) f.otherServices.add(key);
       if (annotations && KV.vipHost in annotations)
         f.leftovers.set(key, { namespace: this.s.get(namespace), name, type, cls: null, annotations });
       return;
     }
-    const s: ServiceFact = {
-      namespace: this.s.get(namespace),
+    const s: ServiceFact = new ServiceFactRow(
+      this.s.get(namespace),
       name,
-      type: "LoadBalancer",
-      cls:
-        typeof spec.loadBalancerClass === "string" && spec.loadBalancerClass
-          ? this.s.get(spec.loadBalancerClass)
-          : null,
-    };
+      "LoadBalancer",
+      typeof spec.loadBalancerClass === "string" && spec.loadBalancerClass ? this.s.get(spec.loadBalancerClass) : null,
+    );
     if (typeof spec.loadBalancerIP === "string" && spec.loadBalancerIP) s.loadBalancerIP = spec.loadBalancerIP;
     const labels = stringMap(o.metadata?.labels);
     const lk = Object.keys(labels);
@@ -326,14 +559,41 @@ export class FactsBuilder {
       const addrs: string[] = [];
       for (const e of ing as Obj[]) {
         const a = str(e?.ip) || str(e?.hostname);
-        if (a) addrs.push(a);
+        // the address usually is the one requested: keep one copy of the text
+        if (a) addrs.push(a === s.loadBalancerIP ? s.loadBalancerIP : sameText(a, annotations));
         if (Array.isArray(e?.ports) && e.ports.length) s.ingressPorts = true;
       }
-      if (addrs.length) s.ingress = addrs;
+      // an exact-size copy: an array grown by push keeps room for 17 (150 bytes)
+      if (addrs.length) s.ingress = addrs.slice();
     }
     const managers = managersOfStatusLB(o.metadata?.managedFields);
     if (managers) s.statusManagers = managers.map((m) => this.s.get(m));
-    f.services.set(key, s);
+    f.services.put(s);
+  }
+}
+
+/** `a`, or the annotation value equal to it (one string object instead of two). */
+function sameText(a: string, annotations: Record<string, string> | undefined): string {
+  if (annotations) for (const v of Object.values(annotations)) if (v === a) return v;
+  return a;
+}
+
+/**
+ * Feeds a view and the facts from one stream of objects (a snapshot's files,
+ * the live lists of `lbguard audit`); `add` takes each object once, keeps
+ * what the audit needs and drops the rest.
+ */
+export class FactsBuilder {
+  readonly view = new MemoryView();
+  private readonly store = new FactsStore();
+  readonly facts = this.store.facts;
+  objects = 0;
+
+  add(o: KubeObject, defaultNs = "default"): void {
+    if (!o || typeof o !== "object") return;
+    this.objects++;
+    const rec = this.view.apply(o, defaultNs);
+    this.store.observe(o, defaultNs, rec !== undefined);
   }
 }
 

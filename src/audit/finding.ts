@@ -70,3 +70,14 @@ export function auditFindingJson(a: AuditFinding): AuditFindingJson {
 export function refKey(r: ObjectRef): string {
   return `${r.kind}/${r.namespace ?? ""}/${r.name}`;
 }
+
+/**
+ * A string built from parts is a tree of parts until something reads it
+ * whole; a finding keeps its texts for the whole run (and 45,000 findings
+ * are 45,000 such trees): reading one character flattens the tree into one
+ * string (about 100 bytes a finding less).
+ */
+export function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}

@@ -1,8 +1,9 @@
 /**
  * Finding (a) of SPEC §11: every object of an admitted kind judged by the
  * admission rules against the rest of the view, as if it were created now.
- * The object is taken out of the view while it is judged (so it never
- * conflicts with its own stored version) and put back afterwards.
+ * The object is judged against the view without it (without.ts), so it
+ * never conflicts with its own stored version; the view itself is never
+ * changed (the server's background audit judges the live view).
  *
  * Only the validating webhook's rules run: the mutating webhook's defaulting
  * would judge an existing class-less Service as if it had the namespace's
@@ -14,14 +15,18 @@
  */
 import { decide } from "../admission/handler.js";
 import type { ViewRecord } from "../cluster/records.js";
-import type { MemoryView } from "../cluster/view.js";
+import type { ClusterView } from "../cluster/view.js";
 import type { Finding, ObjectRef } from "../findings/finding.js";
 import { apiGroup, type KubeObject } from "../k8s/object.js";
 import type { AdmissionInput } from "../k8s/review.js";
 import type { Policy } from "../policy/policy.js";
 import { serviceObject, type AuditFacts } from "./facts.js";
-import { refKey, type AuditFinding } from "./finding.js";
+import { flat, refKey, type AuditFinding } from "./finding.js";
 import type { AuditSeverity } from "./rules.js";
+import { ViewWithout } from "./without.js";
+
+/** one empty `related` for every finding that has none */
+const NO_RELATED: AuditFinding["related"] = Object.freeze([]) as unknown as AuditFinding["related"];
 
 /** The user the audit's requests come from (never a provider's identity, so foreign-write rules stay out). */
 export const AUDIT_USER = "lbguard-audit";
@@ -48,7 +53,7 @@ function version(apiVersion: unknown): string {
   return a.slice(a.indexOf("/") + 1);
 }
 
-function recordOf(view: MemoryView, kind: string, ns: string, name: string): ViewRecord | undefined {
+function recordOf(view: ClusterView, kind: string, ns: string, name: string): ViewRecord | undefined {
   switch (kind) {
     case "Service":
       return view.service(ns, name);
@@ -146,17 +151,37 @@ function* judgedObjects(facts: AuditFacts): Generator<Judged> {
   yield* rest;
 }
 
-export function judgeAll(view: MemoryView, facts: AuditFacts, policy: Policy): JudgeResult {
-  const findings: AuditFinding[] = [];
-  const errors: string[] = [];
+export function judgeAll(view: ClusterView, facts: AuditFacts, policy: Policy): JudgeResult {
+  const out: JudgeResult = { findings: [], errors: [], judged: 0 };
+  for (const _ of judgeSteps(view, facts, policy, out));
+  return out;
+}
+
+/**
+ * judgeAll one object at a time: yields after each object, so that a caller
+ * (the server's background audit) can give the event loop back between
+ * objects. The results accumulate in `out`.
+ */
+export function* judgeSteps(view: ClusterView, facts: AuditFacts, policy: Policy, out: JudgeResult): Generator<void> {
+  const { findings, errors } = out;
   const pairs = new Set<string>();
-  let judged = 0;
+  // fixes repeat across findings ("allowed: metallb (class "metallb")"): one copy of each
+  const fixes = new Map<string, string>();
+  const fixOf = (fix: string) => {
+    let hit = fixes.get(fix);
+    if (hit === undefined) {
+      hit = flat(fix);
+      if (fixes.size < 10_000) fixes.set(hit, hit);
+    }
+    return hit;
+  };
   for (const j of judgedObjects(facts)) {
+    yield;
     const rec = recordOf(view, j.kind, j.ns, j.name);
     if (!rec) continue;
     const object = j.object();
     const req: AdmissionInput = {
-      uid: `audit-${judged}`,
+      uid: `audit-${out.judged}`,
       kind: { group: apiGroup(object.apiVersion), version: version(object.apiVersion), kind: j.kind },
       name: j.name,
       namespace: j.ns,
@@ -165,14 +190,8 @@ export function judgeAll(view: MemoryView, facts: AuditFacts, policy: Policy): J
       object,
       oldObject: null,
     };
-    judged++;
-    view.removeKey(j.kind, j.ns, j.name);
-    let d;
-    try {
-      d = decide("validate", req, policy, view);
-    } finally {
-      view.put(rec);
-    }
+    out.judged++;
+    const d = decide("validate", req, policy, new ViewWithout(view, j.kind, j.ns, j.name));
     if (d.decision === "error") {
       errors.push(`${j.kind} ${j.ns}/${j.name}: ${d.response.status?.message ?? "internal error"}`);
       continue;
@@ -198,9 +217,9 @@ export function judgeAll(view: MemoryView, facts: AuditFacts, policy: Policy): J
         family: f.family,
         severity,
         subject: f.subject,
-        related: f.related,
-        problem: f.problem,
-        fix: f.fix,
+        related: f.related.length ? f.related : NO_RELATED,
+        problem: flat(f.problem),
+        fix: fixOf(f.fix),
         ...(f.field ? { field: f.field } : {}),
         ...(f.join ? { join: f.join } : {}),
         owner,
@@ -208,5 +227,4 @@ export function judgeAll(view: MemoryView, facts: AuditFacts, policy: Policy): J
       });
     }
   }
-  return { findings, errors, judged };
 }

@@ -13,6 +13,42 @@ import { severityRank } from "./rules.js";
 
 export const REPORT_NAME = "lbguard";
 export const REPORT_API_VERSION = "wgpolicyk8s.io/v1alpha2";
+
+/**
+ * The two report APIs (SEMANTICS §6): wgpolicyk8s.io/v1alpha2, which Policy
+ * Reporter and Kyverno read, and its successor openreports.io/v1alpha1
+ * (Report/ClusterReport: the same results, plus a top-level `source`).
+ */
+export type ReportFormat = "wgpolicyk8s" | "openreports";
+
+export interface ReportKinds {
+  group: string;
+  version: string;
+  /** the namespaced kind and its resource (plural) */
+  kind: string;
+  resource: string;
+  clusterKind: string;
+  clusterResource: string;
+}
+
+export const REPORT_KINDS: Record<ReportFormat, ReportKinds> = {
+  wgpolicyk8s: {
+    group: "wgpolicyk8s.io",
+    version: "v1alpha2",
+    kind: "PolicyReport",
+    resource: "policyreports",
+    clusterKind: "ClusterPolicyReport",
+    clusterResource: "clusterpolicyreports",
+  },
+  openreports: {
+    group: "openreports.io",
+    version: "v1alpha1",
+    kind: "Report",
+    resource: "reports",
+    clusterKind: "ClusterReport",
+    clusterResource: "clusterreports",
+  },
+};
 export const REPORT_SOURCE = "lbguard";
 export const REPORT_POLICY = "lb-ownership";
 export const REPORT_CATEGORY = "LoadBalancer ownership";
@@ -74,6 +110,20 @@ export interface ReportOptions {
   maxResults?: number;
   /** labels on every report */
   labels?: Record<string, string>;
+  /** wgpolicyk8s (the default) or openreports */
+  format?: ReportFormat;
+  /** when a finding was first seen (the server keeps a result's timestamp while it persists); default `now` */
+  timestampOf?: (f: AuditFinding) => { seconds: number; nanos: number } | undefined;
+}
+
+export interface Timestamp {
+  seconds: number;
+  nanos: number;
+}
+
+export function timestampOf(d: Date): Timestamp {
+  const ms = d.getTime();
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
 /** fail for what breaks now or on the next write (critical, high), warn for the rest. */
@@ -106,35 +156,46 @@ function summaryOf(fs: AuditFinding[]): ReportSummary {
   return { pass: 0, fail, warn, error: 0, skip: 0 };
 }
 
-/** The reports for a set of findings: PolicyReports by namespace (sorted), then the ClusterPolicyReport. */
-export function policyReports(findings: AuditFinding[], o: ReportOptions): KubeObject[] {
-  const max = o.maxResults ?? DEFAULT_MAX_RESULTS;
-  const ms = o.now.getTime();
-  const timestamp = { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-  const labels = { "app.kubernetes.io/managed-by": "lbguard", ...(o.labels ?? {}) };
+/** Findings by the namespace of their subject ("" for cluster-scoped ones). */
+export function byNamespace(findings: AuditFinding[]): Map<string, AuditFinding[]> {
   const byNs = new Map<string, AuditFinding[]>();
-  const cluster: AuditFinding[] = [];
   for (const f of findings) {
-    const ns = f.subject.namespace;
-    if (!ns) cluster.push(f);
-    else {
-      const list = byNs.get(ns);
-      if (list) list.push(f);
-      else byNs.set(ns, [f]);
-    }
+    const ns = f.subject.namespace ?? "";
+    const list = byNs.get(ns);
+    if (list) list.push(f);
+    else byNs.set(ns, [f]);
   }
-  const build = (kind: "PolicyReport" | "ClusterPolicyReport", fs: AuditFinding[], namespace?: string): KubeObject => {
-    const sorted = [...fs].sort((a, b) => severityRank(a.severity) - severityRank(b.severity));
-    return {
-      apiVersion: REPORT_API_VERSION,
-      kind,
-      metadata: { name: REPORT_NAME, ...(namespace ? { namespace } : {}), labels },
-      summary: summaryOf(fs),
-      results: sorted.slice(0, max).map((f) => reportResult(f, timestamp)),
-    };
+  return byNs;
+}
+
+/**
+ * The report of one namespace (a PolicyReport or Report), or of the
+ * cluster-scoped findings (`namespace` ""; a ClusterPolicyReport or
+ * ClusterReport): at most `maxResults` results, most severe first; the
+ * summary counts every finding.
+ */
+export function policyReport(fs: AuditFinding[], namespace: string, o: ReportOptions): KubeObject {
+  const max = o.maxResults ?? DEFAULT_MAX_RESULTS;
+  const timestamp = timestampOf(o.now);
+  const kinds = REPORT_KINDS[o.format ?? "wgpolicyk8s"];
+  const labels = { "app.kubernetes.io/managed-by": "lbguard", ...(o.labels ?? {}) };
+  const sorted = [...fs].sort((a, b) => severityRank(a.severity) - severityRank(b.severity));
+  return {
+    apiVersion: `${kinds.group}/${kinds.version}`,
+    kind: namespace ? kinds.kind : kinds.clusterKind,
+    metadata: { name: REPORT_NAME, ...(namespace ? { namespace } : {}), labels },
+    ...(o.format === "openreports" ? { source: REPORT_SOURCE } : {}),
+    summary: summaryOf(fs),
+    results: sorted.slice(0, max).map((f) => reportResult(f, o.timestampOf?.(f) ?? timestamp)),
   };
+}
+
+/** The reports for a set of findings: one per namespace (sorted), then the cluster-scoped one. */
+export function policyReports(findings: AuditFinding[], o: ReportOptions): KubeObject[] {
+  const byNs = byNamespace(findings);
   const out: KubeObject[] = [];
-  for (const ns of [...byNs.keys()].sort()) out.push(build("PolicyReport", byNs.get(ns)!, ns));
-  if (cluster.length) out.push(build("ClusterPolicyReport", cluster));
+  for (const ns of [...byNs.keys()].filter(Boolean).sort()) out.push(policyReport(byNs.get(ns)!, ns, o));
+  const cluster = byNs.get("");
+  if (cluster) out.push(policyReport(cluster, "", o));
   return out;
 }

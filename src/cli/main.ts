@@ -21,6 +21,35 @@ export function numberFlag(what: string, o: { min: number; max: number; fraction
   };
 }
 
+/**
+ * A duration flag: a number with a unit, as Go and kubectl write them
+ * (`60s`, `500ms`, `2m`, `1h`), or plain seconds; within [0, maxSeconds].
+ * Returns seconds.
+ */
+export function durationFlag(what: string, maxSeconds: number) {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, "": 1 };
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v);
+    const n = m ? Number(m[1]) * unit[m[2] ?? ""] : NaN;
+    if (!m || !(n >= 0 && n <= maxSeconds))
+      throw new InvalidArgumentError(
+        `Expected ${what}: a duration such as 60s, 500ms or 2m, from 0 to ${maxSeconds}s.`,
+      );
+    return n;
+  };
+}
+
+/** Lease timings `DURATION,RENEW-DEADLINE,RETRY` (a test knob): ms. */
+function leaseTiming(v: string): { durationMs: number; renewDeadlineMs: number; retryMs: number } {
+  const d = durationFlag("a lease timing", 3600);
+  const parts = v.split(",");
+  if (parts.length !== 3) throw new InvalidArgumentError("Expected DURATION,RENEW-DEADLINE,RETRY, e.g. 15s,10s,2s.");
+  const [durationMs, renewDeadlineMs, retryMs] = parts.map((p) => Math.round(d(p) * 1000));
+  if (!(retryMs > 0 && retryMs < renewDeadlineMs && renewDeadlineMs < durationMs))
+    throw new InvalidArgumentError("Expected 0 < RETRY < RENEW-DEADLINE < DURATION.");
+  return { durationMs, renewDeadlineMs, retryMs };
+}
+
 const port = numberFlag("a port number", { min: 0, max: 65535 });
 const days = numberFlag("a whole number of days", { min: 1, max: 36500 });
 const seconds = numberFlag("a number of seconds (5, 0.5)", { min: 0, max: 3600, fraction: true });
@@ -94,6 +123,45 @@ export function program(): Command {
         .default(0)
         .argParser(seconds),
     )
+    // the background audit (SPEC §12): live cluster only
+    .addOption(
+      new Option(
+        "--audit-interval <duration>",
+        "audit the live view this often (60s, 5m; 0 turns the background audit off)",
+      )
+        .env("LBGUARD_AUDIT_INTERVAL")
+        .default(60, "60s")
+        .argParser(durationFlag("an audit interval", 86400)),
+    )
+    .addOption(
+      new Option(
+        "--reports <format>",
+        "where the audit's findings go: auto (wgpolicyk8s.io/v1alpha2 PolicyReports when that API is served, else none), wgpolicyk8s, openreports (openreports.io/v1alpha1), none",
+      )
+        .env("LBGUARD_REPORTS")
+        .default("auto")
+        .choices(["auto", "wgpolicyk8s", "openreports", "none"]),
+    )
+    .addOption(
+      new Option("--audit-max-results <n>", "results per report (the summary always counts every finding)")
+        .env("LBGUARD_AUDIT_MAX_RESULTS")
+        .default(100)
+        .argParser(numberFlag("a number of results", { min: 1, max: 1000 })),
+    )
+    .addOption(
+      new Option(
+        "--audit-events",
+        "one Warning Event (LoadBalancerOwnershipConflict) on the object when a finding first appears, a few a minute at most",
+      )
+        .env("LBGUARD_AUDIT_EVENTS")
+        .default(false),
+    )
+    .addOption(
+      new Option("--audit-lease-timing <d,r,p>", "Lease duration, renew deadline, retry (tests)")
+        .env("LBGUARD_AUDIT_LEASE_TIMING")
+        .argParser(leaseTiming)
+        .hideHelp(),
+    )
     .action(async (o, cmd: Command) => {
       // a --state path that does not exist is a typo, not an empty cluster: refuse to start
       if (o.state?.length) {
@@ -113,6 +181,11 @@ export function program(): Command {
         logFormat: o.logFormat,
         host: o.host,
         shutdownDelay: o.shutdownDelay,
+        auditInterval: o.auditInterval,
+        reports: o.reports,
+        auditMaxResults: o.auditMaxResults,
+        auditEvents: o.auditEvents,
+        auditLeaseTiming: o.auditLeaseTiming,
       });
     });
 

@@ -1,7 +1,10 @@
 /** `lbguard serve`: wire policy, cluster view, certificates, metrics and the HTTPS server together. */
 import { join, resolve } from "node:path";
+import { BounceDetector } from "../admission/bounce.js";
 import { createReviewHandler } from "../admission/handler.js";
 import { warmUp } from "../admission/warmup.js";
+import type { BackgroundAudit } from "../audit/background.js";
+import type { LeaseTiming } from "../audit/lease.js";
 import type { ViewSource } from "../cluster/source.js";
 import { ensureDevCertificates } from "../certs/devdir.js";
 import { SnapshotError, SnapshotSource } from "../cluster/sources/snapshot.js";
@@ -28,12 +31,25 @@ export interface ServeOptions {
   host?: string;
   /** seconds to keep answering (not ready) after SIGTERM before draining */
   shutdownDelay?: number;
+  /** the background audit (SPEC §12), live source only: seconds between runs (default 60; 0 off) */
+  auditInterval?: number;
+  /** default auto */
+  reports?: "auto" | "wgpolicyk8s" | "openreports" | "none";
+  auditMaxResults?: number;
+  auditEvents?: boolean;
+  /** Lease timings (default client-go's: 15 s, 10 s, 2 s) */
+  auditLeaseTiming?: LeaseTiming;
+  /** POD_NAME, POD_NAMESPACE (default: process.env) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Serving {
   port: number;
   metricsPort: number;
   server: RunningServer;
+  /** the background audit, when it runs */
+  audit?: BackgroundAudit;
+  bounce: BounceDetector;
   stop(): Promise<void>;
 }
 
@@ -54,9 +70,15 @@ export async function serve(
   let pair: ServingPair = loadServingPair(certDir);
   metrics.certExpiry.set(pair.notAfter.getTime() / 1000);
 
+  // the status-bounce detector sees every review (SPEC §12); its count is read at scrape time
+  const bounce = new BounceDetector();
+  metrics.bouncing = () => bounce.count();
+  let reviews = 0;
+
   let source: ViewSource | undefined;
+  let audit: BackgroundAudit | undefined;
   // decide synthetic reviews once the view is complete, so that the first real ones find the code hot
-  // (src/admission/warmup.ts); no metrics, no log, and no pool re-lists from a live view
+  // (src/admission/warmup.ts); no metrics, no log, no bounce detector, and no pool re-lists from a live view
   let warmed = false;
   const warm = async () => {
     const v = source?.view();
@@ -77,19 +99,55 @@ export async function serve(
     await warm();
   } else {
     const { startLiveSource } = await import("../cluster/sources/live.js");
-    source = await startLiveSource({
+    const auditOn = (o.auditInterval ?? 60) > 0;
+    const { LiveFacts } = await import("../audit/live-facts.js");
+    const facts = auditOn ? new LiveFacts() : undefined;
+    const live = await startLiveSource({
       kubeconfig: o.kubeconfig,
       policy: () => policy.current,
       onPolicyChange: (cb) => policy.onChange(cb),
-      onSynced: () => void warm(),
       log,
       metrics,
+      observer: facts,
+      // the warm-up, and the first audit as soon as everything has listed (after the source's own post-sync work)
+      onSynced: () => {
+        void warm();
+        setImmediate(() => live?.memory.synced && audit?.kick());
+      },
     });
+    source = live;
+    void warm(); // when it synced before `source` was set
+    if (facts) {
+      const { startBackgroundAudit } = await import("./serve-audit.js");
+      audit = startBackgroundAudit({
+        ...o,
+        kc: live.kc,
+        view: () => live.view(),
+        facts: facts.facts,
+        policy,
+        log,
+        metrics,
+        bounce,
+        activity: () => reviews,
+      });
+      if (live.memory.synced) void audit.kick();
+    } else log.info("background audit off (--audit-interval 0)");
   }
   const src: ViewSource = source;
 
   let shuttingDown = false;
-  const handler = createReviewHandler({ policy: () => policy.current, view: () => src.view() }, metrics, log);
+  const handler = createReviewHandler(
+    {
+      policy: () => policy.current,
+      view: () => src.view(),
+      observe: (webhook, req, p) => {
+        reviews++;
+        bounce.observe(webhook, req, p);
+      },
+    },
+    metrics,
+    log,
+  );
   const server = await startServer({
     port: o.port,
     host: o.host,
@@ -137,7 +195,10 @@ export async function serve(
         await new Promise((r) => setTimeout(r, o.shutdownDelay! * 1000));
       }
       log.info({ inFlight: server.inFlight }, "shutting down: draining in-flight reviews");
+      // the audit stops and a Lease holder releases its Lease while the reviews drain
+      const audited = audit?.stop().catch((e) => log.warn({ err: e }, "stopping the background audit failed"));
       await server.drain();
+      await audited;
       certWatch.close();
       policy.close();
       await src.close();
@@ -147,7 +208,7 @@ export async function serve(
       });
       log.info({ droppedLogLines: stdoutSink().dropped || undefined }, "stopped");
     })());
-  return { port: server.port, metricsPort: m.port, server, stop };
+  return { port: server.port, metricsPort: m.port, server, audit, bounce, stop };
 }
 
 export async function serveMain(o: ServeOptions): Promise<void> {

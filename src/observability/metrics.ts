@@ -1,6 +1,7 @@
 /** Prometheus metrics (README: Observability) (prom-client), with label children cached off the hot path. */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import client from "prom-client";
+import { AUDIT_RULES } from "../audit/rules.js";
 import { RULE_IDS } from "../rules/catalogue.js";
 import { packageVersion } from "../version.js";
 
@@ -8,6 +9,9 @@ const KNOWN_KINDS = new Set(["Service", "IPAddressPool", "ConfigMap", "Pod", "Da
 const KNOWN_OPS = new Set(["CREATE", "UPDATE", "DELETE", "CONNECT"]);
 /** the `rule` label: catalogue ids only, anything else is "other" */
 const KNOWN_RULES: ReadonlySet<string> = new Set(RULE_IDS);
+/** the audit's `rule` label: catalogue and audit rule ids, anything else "other" */
+const KNOWN_AUDIT_RULES: ReadonlySet<string> = new Set([...RULE_IDS, ...AUDIT_RULES.map((r) => r.id)]);
+const AUDIT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -188,6 +192,15 @@ export class Metrics {
     "Event-loop delay beyond the 10 ms sampling timer (perf_hooks.monitorEventLoopDelay); quantiles over the samples since the previous scrape.",
   );
 
+  readonly auditFindings: client.Gauge<"rule" | "severity">;
+  readonly auditLastRun: client.Gauge;
+  readonly auditDuration: client.Histogram;
+  readonly auditLeader: client.Gauge;
+  readonly statusBounce: client.Gauge;
+  /** how many Services bounce now, read at scrape time (serve sets it to the detector's count) */
+  bouncing: () => number = () => 0;
+  private auditSeries = new Set<string>();
+
   constructor(defaults = true) {
     if (defaults) client.collectDefaultMetrics({ register: this.registry });
     this.registry.registerMetric(this.requests as unknown as client.Metric);
@@ -227,6 +240,53 @@ export class Metrics {
       help: "Expiry (Unix time) of the serving certificate in use.",
       registers: [this.registry],
     });
+    // the background audit (SPEC §12): on every replica, whichever writes the reports
+    this.auditFindings = new client.Gauge({
+      name: "lbguard_audit_findings",
+      help: "Findings of the last background audit, by rule and severity (0 for a rule and severity seen before and gone now).",
+      labelNames: ["rule", "severity"],
+      registers: [this.registry],
+    });
+    this.auditLastRun = new client.Gauge({
+      name: "lbguard_audit_last_run_timestamp_seconds",
+      help: "When the last background audit finished (Unix time); 0 before the first.",
+      registers: [this.registry],
+    });
+    this.auditDuration = new client.Histogram({
+      name: "lbguard_audit_duration_seconds",
+      help: "Wall time of each background audit run (it yields to reviews, so under load it takes longer).",
+      buckets: AUDIT_BUCKETS,
+      registers: [this.registry],
+    });
+    this.auditLeader = new client.Gauge({
+      name: "lbguard_audit_leader",
+      help: "1 while this replica holds the Lease lbguard-audit and writes the audit's reports and events, else 0.",
+      registers: [this.registry],
+    });
+    this.statusBounce = new client.Gauge({
+      name: "lbguard_status_bounce_services",
+      help: "Services whose status two providers' identities wrote within the last 5 minutes, as this replica saw the writes (a status bounce).",
+      registers: [this.registry],
+      collect: () => this.statusBounce.set(this.bouncing()),
+    });
+  }
+
+  /** The findings of one audit run: counts by rule and severity; series seen before and gone now go to 0. */
+  setAuditFindings(findings: Iterable<{ rule: string; severity: string }>): void {
+    const counts = new Map<string, { rule: string; severity: string; n: number }>();
+    for (const f of findings) {
+      const rule = KNOWN_AUDIT_RULES.has(f.rule) ? f.rule : "other";
+      const k = `${rule}|${f.severity}`;
+      const c = counts.get(k);
+      if (c) c.n++;
+      else counts.set(k, { rule, severity: f.severity, n: 1 });
+    }
+    for (const k of this.auditSeries)
+      if (!counts.has(k)) this.auditFindings.labels(...(k.split("|") as [string, string])).set(0);
+    for (const [k, c] of counts) {
+      this.auditFindings.labels(c.rule, c.severity).set(c.n);
+      this.auditSeries.add(k);
+    }
   }
 
   /** bounded label values: unknown kinds from hostile reviews do not grow the series */

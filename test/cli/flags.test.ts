@@ -37,6 +37,15 @@ describe("cli: numeric flags are validated, with a clear message, exit 2", funct
     ["--metrics-port", "", "Expected a port number from 0 to 65535."],
     ["--shutdown-delay", "abc", "Expected a number of seconds (5, 0.5) from 0 to 3600."],
     ["--shutdown-delay", "1e3", "Expected a number of seconds (5, 0.5) from 0 to 3600."],
+    [
+      "--audit-interval",
+      "1 minute",
+      "Expected an audit interval: a duration such as 60s, 500ms or 2m, from 0 to 86400s.",
+    ],
+    ["--audit-interval", "-5s", "Expected an audit interval: a duration such as 60s, 500ms or 2m, from 0 to 86400s."],
+    ["--audit-interval", "2d", "Expected an audit interval: a duration such as 60s, 500ms or 2m, from 0 to 86400s."],
+    ["--audit-max-results", "0", "Expected a number of results from 1 to 1000."],
+    ["--audit-max-results", "5000", "Expected a number of results from 1 to 1000."],
   ])
     it(`serve ${flag} ${JSON.stringify(value)}`, () => {
       const r = lbguard([...SERVE.filter((_, i, a) => a[i] !== flag && a[i - 1] !== flag), flag, value]);
@@ -70,6 +79,32 @@ describe("cli: numeric flags are validated, with a clear message, exit 2", funct
     expect(r.code).to.equal(2);
     expect(r.err).to.not.include("is invalid");
     expect(r.err).to.match(/invalid policy/);
+  });
+
+  for (const good of ["60s", "500ms", "2m", "1h", "90", "0", "1.5s"])
+    it(`serve --audit-interval ${good} passes the parser`, () => {
+      const r = lbguard([
+        "serve",
+        "--policy",
+        join(ROOT, "missing-policy.yaml"),
+        "--audit-interval",
+        good,
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+      ]);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.not.include("is invalid");
+      expect(r.err).to.match(/invalid policy/);
+    });
+
+  it("serve --reports takes auto, wgpolicyk8s, openreports, none", () => {
+    const r = lbguard([...SERVE, "--reports", "kyverno"]);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.include(
+      "error: option '--reports <format>' argument 'kyverno' is invalid. Allowed choices are auto, wgpolicyk8s, openreports, none.",
+    );
   });
 
   for (const [args, message] of [

@@ -35,6 +35,7 @@ const METRICS = [
   "lbguard_audit_findings",
   "lbguard_audit_last_run_timestamp_seconds",
   "lbguard_audit_duration_seconds",
+  "lbguard_audit_leader",
 ];
 
 // ---- a strict schema for the two Prometheus Operator kinds -----------------------------------
@@ -261,13 +262,15 @@ describe("deploy: overlays/monitoring", () => {
     expect(pm.spec.namespaceSelector.matchNames).to.deep.equal([deployment.metadata.namespace]);
   });
 
-  it("has the five alerts, each with a severity, a summary and a description, on SPEC metric names", () => {
+  it("has the seven alerts, each with a severity, a summary and a description, on SPEC metric names", () => {
     expect(alerts.map((a) => a.alert)).to.deep.equal([
       "LbguardStatusBounce",
       "LbguardControllerWritesRefused",
       "LbguardCertificateExpiresSoon",
       "LbguardCacheNotSynced",
       "LbguardCriticalAuditFindings",
+      "LbguardAuditFindings",
+      "LbguardAuditStale",
     ]);
     for (const a of alerts) {
       expect(a.labels.severity, a.alert).to.be.oneOf(["critical", "warning", "info"]);
@@ -500,6 +503,62 @@ const PROMTOOL_TESTS = {
                 summary: "lbguard audit: 3 critical finding(s) of audit.contested-service",
                 description:
                   "The background audit found load-balancer traffic contested or wrong now (audit.contested-service). `kubectl get policyreports -A` or `lbguard audit` lists the objects and the fix.",
+              },
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "high audit findings left for 30 minutes",
+      interval: "1m",
+      input_series: [
+        series("lbguard_audit_findings", { rule: "pool.overlap", severity: "high" }, "0 2x40"),
+        // a high finding fixed after 20 minutes, and a medium one that stays: neither fires
+        series("lbguard_audit_findings", { rule: "service.foreign-address", severity: "high" }, "1x20 0x20"),
+        series("lbguard_audit_findings", { rule: "service.shared-ip", severity: "medium" }, "4x40"),
+      ],
+      alert_rule_test: [
+        { eval_time: "25m", alertname: "LbguardAuditFindings", exp_alerts: [] },
+        {
+          eval_time: "35m",
+          alertname: "LbguardAuditFindings",
+          exp_alerts: [
+            {
+              exp_labels: { severity: "warning", rule: "pool.overlap", ...target },
+              exp_annotations: {
+                summary: "lbguard audit: 2 high finding(s) of pool.overlap for 30 minutes",
+                description:
+                  "The background audit has found pool.overlap for half an hour: it breaks on the next write or restart of the objects involved. `kubectl get policyreports -A` or `lbguard audit` lists the objects and the fix.",
+              },
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "a background audit that stopped running",
+      interval: "1m",
+      input_series: [
+        // lbguard-a ran at 1m and never again; lbguard-b runs every minute; lbguard-c has the audit off (0)
+        series("lbguard_audit_last_run_timestamp_seconds", {}, "0 60x30"),
+        series("lbguard_audit_last_run_timestamp_seconds", { pod: "lbguard-b" }, "0 60+60x30"),
+        series("lbguard_audit_last_run_timestamp_seconds", { pod: "lbguard-c" }, "0x30"),
+      ],
+      alert_rule_test: [
+        { eval_time: "10m", alertname: "LbguardAuditStale", exp_alerts: [] },
+        // stale from 11m on (more than 600 s since 60 s): pending, firing after 5m
+        { eval_time: "15m", alertname: "LbguardAuditStale", exp_alerts: [] },
+        {
+          eval_time: "17m",
+          alertname: "LbguardAuditStale",
+          exp_alerts: [
+            {
+              exp_labels: { severity: "warning", pod: "lbguard-a", ...target },
+              exp_annotations: {
+                summary: "lbguard's background audit on lbguard-a has not run for 16m 0s",
+                description:
+                  "lbguard-a last finished a background audit 16m 0s ago: its findings, reports and lbguard_audit_findings are stale. Check the lbguard log (component=audit) and lbguard_cache_synced.",
               },
             },
           ],

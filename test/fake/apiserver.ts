@@ -8,7 +8,17 @@
  *   ADDED/MODIFIED/DELETED lines, BOOKMARKs when asked for, and a 410 Gone
  *   (an ERROR event with a Status, then the end of the stream) for a
  *   resourceVersion older than the last compaction;
- * - faults on demand: dropped connections, a restart, a missing CRD, slow lists.
+ * - faults on demand: dropped connections, a restart, a missing CRD, slow lists;
+ * - writes as the API server answers them (create, get, update, JSON patch,
+ *   delete): 201/200 with the stored object, 409 AlreadyExists on a create
+ *   of an existing name, 409 Conflict on an update or a delete precondition
+ *   with a stale metadata.resourceVersion, 404 NotFound for a missing object
+ *   (update never creates), 422 Invalid for what validation refuses (a
+ *   custom resource updated without a resourceVersion, an Event whose
+ *   involvedObject is in another namespace), each with a real Status body;
+ * - discovery: /api, /api/v1, /apis and /apis/GROUP/VERSION list what is
+ *   served, custom resources only while their CRD is "installed" (`crds`),
+ *   404 otherwise.
  * What a real API server adds is listed in the README ("Testing").
  */
 import jsonpatch from "fast-json-patch";
@@ -58,7 +68,48 @@ export const RESOURCES: Resource[] = [
     kind: "ValidatingWebhookConfiguration",
     namespaced: false,
   },
+  { group: "", version: "v1", resource: "nodes", kind: "Node", namespaced: false },
+  { group: "", version: "v1", resource: "events", kind: "Event", namespaced: true },
+  { group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true },
+  {
+    group: "wgpolicyk8s.io",
+    version: "v1alpha2",
+    resource: "policyreports",
+    kind: "PolicyReport",
+    namespaced: true,
+    crd: "policyreports.wgpolicyk8s.io",
+  },
+  {
+    group: "wgpolicyk8s.io",
+    version: "v1alpha2",
+    resource: "clusterpolicyreports",
+    kind: "ClusterPolicyReport",
+    namespaced: false,
+    crd: "clusterpolicyreports.wgpolicyk8s.io",
+  },
+  {
+    group: "openreports.io",
+    version: "v1alpha1",
+    resource: "reports",
+    kind: "Report",
+    namespaced: true,
+    crd: "reports.openreports.io",
+  },
+  {
+    group: "openreports.io",
+    version: "v1alpha1",
+    resource: "clusterreports",
+    kind: "ClusterReport",
+    namespaced: false,
+    crd: "clusterreports.openreports.io",
+  },
 ];
+
+/** The CRDs of each report format, for `crds.add(...)`. */
+export const REPORT_CRDS = {
+  wgpolicyk8s: ["policyreports.wgpolicyk8s.io", "clusterpolicyreports.wgpolicyk8s.io"],
+  openreports: ["reports.openreports.io", "clusterreports.openreports.io"],
+} as const;
 
 interface Event {
   rv: number;
@@ -79,14 +130,34 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** the bearer token it came with */
+  token: string;
 }
 
 function apiVersionOf(r: Resource): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
 }
 
-function status(code: number, reason: string, message: string): Obj {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+function status(code: number, reason: string, message: string, details?: Obj): Obj {
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
+}
+
+/** `leases.coordination.k8s.io`, `services` (how the API server names a resource in messages). */
+function qualified(r: Resource): string {
+  return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
+
+function details(r: Resource, name: string): Obj {
+  return { name, ...(r.group ? { group: r.group } : {}), kind: r.resource };
 }
 
 export class FakeApiServer {
@@ -102,6 +173,12 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   listDelayMs: Record<string, number> = {};
   private readonly held = new Map<string, (() => void)[]>(); // resource → lists waiting for release
+  /**
+   * A fault on demand: a status code (500, 503, …) to answer a request with
+   * instead of serving it, by method, path and bearer token (clients with
+   * different tokens stand for different replicas).
+   */
+  fault?: (r: { method: string; path: string; token: string }) => number | undefined;
   /** how often BOOKMARKs go out to watches that asked for them */
   bookmarkMs = 500;
   port = 0;
@@ -183,14 +260,15 @@ export class FakeApiServer {
     this.events = [];
   }
 
-  kubeconfig(): string {
+  /** A kubeconfig for this server; `token` tells clients apart (see `fault`). */
+  kubeconfig(token = "fake-token"): string {
     return [
       "apiVersion: v1",
       "kind: Config",
       "clusters:",
       `- name: fake\n  cluster:\n    server: http://127.0.0.1:${this.port}\n    insecure-skip-tls-verify: true`,
       "users:",
-      "- name: lbguard\n  user:\n    token: fake-token",
+      `- name: lbguard\n  user:\n    token: ${token}`,
       "contexts:",
       "- name: fake\n  context:\n    cluster: fake\n    user: lbguard",
       "current-context: fake",
@@ -287,7 +365,46 @@ export class FakeApiServer {
     return undefined;
   }
 
-  /** GET, PUT and PATCH of one object; POST to a collection. */
+  /** Store a client's write (create or update): server-set metadata as the API server sets it. */
+  private store_(res: Resource, obj: Obj, prev: Obj | undefined): Obj {
+    const m = this.store.get(res.resource)!;
+    obj.apiVersion = apiVersionOf(res);
+    obj.kind = res.kind;
+    const meta = { ...obj.metadata };
+    if (!res.namespaced) delete meta.namespace;
+    meta.uid = prev?.metadata.uid ?? randomUUID();
+    meta.creationTimestamp = prev?.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    meta.resourceVersion = String(++this.rv);
+    if (res.crd) {
+      // custom resources: generation counts changes of everything but metadata and status
+      const strip = (o: Obj | undefined) => (o ? JSON.stringify({ ...o, metadata: undefined, status: undefined }) : "");
+      meta.generation = !prev
+        ? 1
+        : strip(prev) === strip(obj)
+          ? prev.metadata.generation
+          : prev.metadata.generation + 1;
+    }
+    obj.metadata = meta;
+    m.set(`${meta.namespace ?? ""}/${meta.name}`, obj);
+    this.emit({ rv: this.rv, type: prev ? "MODIFIED" : "ADDED", res, object: obj });
+    return obj;
+  }
+
+  /** What validation refuses of a write, as a 422 message; undefined when it passes. */
+  private invalid(r: Resource, obj: Obj, ns: string | undefined): string | undefined {
+    if (r.kind === "Event") {
+      const inv = obj.involvedObject ?? {};
+      if ((inv.namespace ?? "") !== "" && inv.namespace !== ns)
+        return `Event "${obj.metadata?.name}" is invalid: involvedObject.namespace: Invalid value: "${inv.namespace}": does not match event.namespace`;
+      if (!obj.reason || !obj.message)
+        return `Event "${obj.metadata?.name}" is invalid: reason and message are required`;
+    }
+    if (r.kind === "Lease" && obj.spec?.leaseDurationSeconds !== undefined && !(obj.spec.leaseDurationSeconds > 0))
+      return `Lease.coordination.k8s.io "${obj.metadata?.name}" is invalid: spec.leaseDurationSeconds: Invalid value: ${obj.spec.leaseDurationSeconds}: must be greater than 0`;
+    return undefined;
+  }
+
+  /** GET, PUT, PATCH and DELETE of one object; POST to a collection. */
   private write(
     req: IncomingMessage,
     res: ServerResponse,
@@ -297,43 +414,99 @@ export class FakeApiServer {
     const m = this.store.get(r.res.resource)!;
     const key = `${r.ns ?? ""}/${r.name ?? ""}`;
     const cur = m.get(key);
-    const notFound = () => this.json(res, 404, status(404, "NotFound", `${r.res.resource} "${r.name}" not found`));
+    const q = qualified(r.res);
+    const notFound = () =>
+      this.json(res, 404, status(404, "NotFound", `${q} "${r.name}" not found`, details(r.res, r.name!)));
+    const conflict = (name: string) =>
+      this.json(
+        res,
+        409,
+        status(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on ${q} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          details(r.res, name),
+        ),
+      );
+    const invalid = (message: string, name: string) =>
+      this.json(res, 422, status(422, "Invalid", message, details(r.res, name)));
     let obj: Obj;
     try {
       obj = body ? JSON.parse(body) : {};
     } catch {
       return this.json(res, 400, status(400, "BadRequest", "invalid JSON"));
     }
+    if (r.res.namespaced && !r.ns && req.method !== "GET")
+      return this.json(
+        res,
+        405,
+        status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"),
+      );
     switch (req.method) {
       case "GET":
         return cur ? this.json(res, 200, cur) : notFound();
       case "POST": {
-        const k = `${r.ns ?? ""}/${obj.metadata?.name}`;
+        if (r.name)
+          return this.json(
+            res,
+            405,
+            status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"),
+          );
+        const meta = { ...(obj.metadata ?? {}) };
+        if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomUUID().slice(0, 5)}`;
+        if (!meta.name)
+          return invalid(
+            `${r.res.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
+            "",
+          );
+        if (meta.namespace !== undefined && r.ns !== undefined && meta.namespace !== r.ns)
+          return this.json(
+            res,
+            400,
+            status(
+              400,
+              "BadRequest",
+              "the namespace of the provided object does not match the namespace sent on the request",
+            ),
+          );
+        if (r.ns) meta.namespace = r.ns;
+        if (meta.resourceVersion)
+          return this.json(
+            res,
+            500,
+            status(500, "InternalError", "resourceVersion should not be set on objects to be created"),
+          );
+        const k = `${r.ns ?? ""}/${meta.name}`;
         if (m.has(k))
           return this.json(
             res,
             409,
-            status(409, "AlreadyExists", `${r.res.resource} "${obj.metadata?.name}" already exists`),
+            status(409, "AlreadyExists", `${q} "${meta.name}" already exists`, details(r.res, meta.name)),
           );
-        return this.json(
-          res,
-          201,
-          this.apply({ ...obj, kind: r.res.kind, metadata: { ...obj.metadata, namespace: r.ns } }),
-        );
+        const bad = this.invalid(r.res, { ...obj, metadata: meta }, r.ns);
+        if (bad) return invalid(bad, meta.name);
+        return this.json(res, 201, this.store_(r.res, { ...obj, metadata: meta }, undefined));
       }
-      case "PUT":
+      case "PUT": {
         if (!cur) return notFound();
-        if (obj.metadata?.resourceVersion !== cur.metadata.resourceVersion)
+        if (obj.metadata?.name !== r.name)
           return this.json(
             res,
-            409,
-            status(
-              409,
-              "Conflict",
-              "the object has been modified; please apply your changes to the latest version and try again",
-            ),
+            400,
+            status(400, "BadRequest", "the name of the object does not match the name on the URL"),
           );
-        return this.json(res, 200, this.apply({ ...obj, kind: r.res.kind }));
+        const rv = obj.metadata?.resourceVersion;
+        // built-in kinds allow an unconditional update (no resourceVersion); custom resources do not
+        if (!rv && r.res.crd)
+          return invalid(
+            `${r.res.kind}.${r.res.group} "${r.name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
+            r.name!,
+          );
+        if (rv && rv !== cur.metadata.resourceVersion) return conflict(r.name!);
+        const bad = this.invalid(r.res, obj, r.ns);
+        if (bad) return invalid(bad, r.name!);
+        return this.json(res, 200, this.store_(r.res, { ...obj, metadata: { ...obj.metadata, namespace: r.ns } }, cur));
+      }
       case "PATCH": {
         if (!cur) return notFound();
         if (!String(req.headers["content-type"]).startsWith("application/json-patch+json"))
@@ -345,14 +518,97 @@ export class FakeApiServer {
             true,
             false,
           ).newDocument;
-          return this.json(res, 200, this.apply(next));
+          return this.json(res, 200, this.store_(r.res, next, cur));
         } catch (e) {
           return this.json(res, 422, status(422, "Invalid", `the patch did not apply: ${(e as Error).message}`));
         }
       }
+      case "DELETE": {
+        if (!cur) return notFound();
+        const pre = obj.preconditions ?? {};
+        if (pre.uid && pre.uid !== cur.metadata.uid)
+          return this.json(
+            res,
+            409,
+            status(
+              409,
+              "Conflict",
+              `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`,
+              details(r.res, r.name!),
+            ),
+          );
+        if (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion)
+          return this.json(
+            res,
+            409,
+            status(
+              409,
+              "Conflict",
+              `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`,
+              details(r.res, r.name!),
+            ),
+          );
+        m.delete(key);
+        const gone = { ...cur, metadata: { ...cur.metadata, resourceVersion: String(++this.rv) } };
+        this.emit({ rv: this.rv, type: "DELETED", res: r.res, object: gone });
+        return this.json(res, 200, {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Success",
+          details: { ...details(r.res, r.name!), uid: cur.metadata.uid },
+        });
+      }
       default:
         return this.json(res, 405, status(405, "MethodNotAllowed", `${req.method} is not served`));
     }
+  }
+
+  /** Discovery documents: what is served, custom resources only while their CRD is installed. */
+  private discovery(path: string): Obj | undefined {
+    const served = RESOURCES.filter((r) => !r.crd || this.crds.has(r.crd));
+    const resourceList = (group: string, version: string): Obj | undefined => {
+      const rs = served.filter((r) => r.group === group && r.version === version);
+      if (!rs.length) return undefined;
+      return {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: group ? `${group}/${version}` : version,
+        resources: rs.map((r) => ({
+          name: r.resource,
+          singularName: r.kind.toLowerCase(),
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+        })),
+      };
+    };
+    if (path === "/api") return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] };
+    if (path === "/api/v1") return resourceList("", "v1");
+    if (path === "/apis") {
+      const groups = new Map<string, Set<string>>();
+      for (const r of served.filter((x) => x.group)) {
+        if (!groups.has(r.group)) groups.set(r.group, new Set());
+        groups.get(r.group)!.add(r.version);
+      }
+      return {
+        kind: "APIGroupList",
+        apiVersion: "v1",
+        groups: [...groups].map(([name, vs]) => {
+          const versions = [...vs].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+          return { name, versions, preferredVersion: versions[0] };
+        }),
+      };
+    }
+    const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+    return m ? resourceList(m[1], m[2]) : undefined;
+  }
+
+  /** Every stored object of a kind, in a namespace or all (tests). */
+  objects(kind: string, namespace?: string): Obj[] {
+    return [...this.store.get(this.resourceOf(kind).resource)!.values()].filter(
+      (o) => namespace === undefined || o.metadata?.namespace === namespace,
+    );
   }
 
   /** An object as stored now (tests). */
@@ -363,7 +619,22 @@ export class FakeApiServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
     const query = Object.fromEntries(url.searchParams);
-    if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query });
+    const token = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
+    if (this.recordRequests) this.requests.push({ method: req.method ?? "", path: url.pathname, query, token });
+    const faulty = this.fault?.({ method: req.method ?? "", path: url.pathname, token });
+    if (faulty) {
+      req.resume();
+      return this.json(res, faulty, status(faulty, "InternalError", "an injected fault"));
+    }
+    if (
+      req.method === "GET" &&
+      (url.pathname === "/api" || url.pathname.startsWith("/api/v1") || url.pathname.startsWith("/apis"))
+    ) {
+      const d = url.pathname.split("/").length <= 4 ? this.discovery(url.pathname) : undefined;
+      if (d) return this.json(res, 200, d);
+      if (/^\/apis\/[^/]+\/[^/]+$/.test(url.pathname))
+        return this.json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    }
     const r = this.route(url.pathname);
     if (!r || (r.res.crd && !this.crds.has(r.res.crd)))
       return this.json(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
@@ -428,7 +699,7 @@ export class FakeApiServer {
       meta.remainingItemCount = items.length - offset - limit;
     }
     // built-in list items carry no kind/apiVersion; custom resources do
-    const out = r.group === "" || r.group === "apps" ? page.map(({ kind: _k, apiVersion: _a, ...rest }) => rest) : page;
+    const out = !r.crd ? page.map(({ kind: _k, apiVersion: _a, ...rest }) => rest) : page;
     this.json(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: meta, items: out });
   }
 

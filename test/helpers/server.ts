@@ -112,8 +112,13 @@ export async function startTestServer(policyText: string, state: string | string
 /** `lbguard serve …` as a real process; resolves with its HTTPS port once it listens. */
 export async function spawnServe(
   args: string[],
+  env?: Record<string, string>,
 ): Promise<{ child: ChildProcessWithoutNullStreams; port: number; output(): string }> {
-  const child = spawn(process.execPath, [CLI, "serve", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "serve", ...args], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on("data", (c) => {

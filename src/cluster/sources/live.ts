@@ -32,6 +32,22 @@ export interface LiveOptions {
   poolRelistMs?: number;
   /** called when a resource has listed for the first time */
   onSynced?(): void;
+  /** sees every object whole before it is slimmed, and every deletion (the background audit's facts) */
+  observer?: ObjectObserver;
+}
+
+/**
+ * Sees the objects the informers receive, whole, as the view takes them:
+ * `add` with the object as listed or watched and its slim form (which
+ * carries kind and apiVersion: built-in list items have none), `kept`
+ * whether the view holds a record of it; `remove` when the informer drops it
+ * (a DELETED event, a relist that no longer has it, a resource no longer
+ * watched). The background audit derives its facts here instead of listing
+ * (docs/architecture.md "The background audit").
+ */
+export interface ObjectObserver {
+  add(raw: KubeObject, slim: KubeObject, kept: boolean): void;
+  remove(o: KubeObject): void;
 }
 
 export interface ResourceSpec {
@@ -93,6 +109,8 @@ export function resourcesFor(policy: Policy): ResourceSpec[] {
  */
 interface Stub extends KubernetesObject {
   full?: KubeObject;
+  /** the object as received, for the observer (dropped with `full`) */
+  raw?: KubeObject;
 }
 
 function stub(o: KubeObject, carry = true): Stub {
@@ -140,9 +158,14 @@ class Reflector {
     // event must not be applied); list pages go into the view as they arrive,
     // so a 100k-object list never sits in memory whole, and the informer gets
     // stubs only (it still computes the deletions of a relist from them).
+    const observer = o.observer;
     const watch = new SlimWatch(
       kc,
-      (o) => stub(spec.slim(o)),
+      (o) => {
+        const s = stub(spec.slim(o));
+        if (observer) s.raw = o;
+        return s;
+      },
       () => this.listed(),
       spec.keeps ? (phase, s) => this.route(phase, s) : undefined,
     );
@@ -153,7 +176,8 @@ class Reflector {
         (o) => {
           // applied even when the view has no use for it: a relist drops what no longer qualifies
           const full = spec.slim(o);
-          this.view.apply(full);
+          const rec = this.view.apply(full);
+          observer?.add(o, full, rec !== undefined);
           if (++listedSinceGC >= GC_EVERY && !this.view.synced) {
             listedSinceGC = 0;
             collectGarbage();
@@ -172,7 +196,7 @@ class Reflector {
     );
     this.informer.on("add", (obj) => this.keep(obj));
     this.informer.on("update", (obj) => this.keep(obj));
-    this.informer.on("delete", (obj) => this.view.remove(obj as KubeObject));
+    this.informer.on("delete", (obj) => this.drop(obj as KubeObject));
     this.informer.on("error", (err) => this.failed(err));
     this.view.setPending(spec.key, `${spec.key} not listed yet`);
     o.metrics?.cacheSynced.labels(spec.key).set(0);
@@ -196,13 +220,20 @@ class Reflector {
   private keep(obj: KubernetesObject): void {
     const s = obj as Stub;
     if (s.full) {
-      this.view.apply(s.full);
+      const rec = this.view.apply(s.full);
+      if (s.raw) this.o.observer?.add(s.raw, s.full, rec !== undefined);
       s.full = undefined;
+      s.raw = undefined;
     }
   }
 
   get held(): number {
     return this.informer.list().length;
+  }
+
+  private drop(o: KubeObject): void {
+    this.view.remove(o);
+    this.o.observer?.remove(o);
   }
 
   start(): void {
@@ -251,7 +282,7 @@ class Reflector {
     clearTimeout(this.timer);
     this.informer.stop().catch(() => undefined);
     if (removeFromView) {
-      for (const o of this.informer.list()) this.view.remove(o as KubeObject);
+      for (const o of this.informer.list()) this.drop(o as KubeObject);
       this.view.setPending(this.spec.key, undefined);
       this.o.metrics?.cacheSynced.remove(this.spec.key);
     }
