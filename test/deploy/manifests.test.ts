@@ -667,7 +667,7 @@ describe("deploy: the image", () => {
     expect(dockerfile).to.match(/npm prune --omit=dev/);
     expect(dockerfile).to.match(/^FROM gcr\.io\/distroless\/nodejs\$\{NODE_MAJOR\}-debian\d+:nonroot$/m);
     expect(dockerfile).to.match(/^USER 65532:65532$/m);
-    expect(dockerfile).to.match(/^ENTRYPOINT \["\/nodejs\/bin\/node", "--max-semi-space-size=8", "\/app\/dist\/src\/cli\/main\.js", "serve"\]$/m);
+    expect(dockerfile).to.match(/^ENTRYPOINT \["\/nodejs\/bin\/node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "--no-memory-reducer", "\/app\/dist\/src\/cli\/main\.js", "serve"\]$/m);
     expect(ignore).to.include.members(["node_modules", "test", "certs", ".git"]);
   });
   it("builds on and runs the Node.js major the tests run on (20), which package.json's engines admit", () => {
