@@ -5,6 +5,7 @@
  * UPDATE by MetalLB's controller. All allowed, as nearly all real reviews are.
  */
 import type { Sizes } from "./generate.js";
+import { apiServerJSON } from "../src/k8s/wire.js";
 import { poolBase } from "./generate.js";
 
 export type ReviewType = "service-create" | "service-update" | "pool-create" | "daemonset-create" | "status-update";
@@ -24,8 +25,9 @@ export interface MixedReview {
 
 const ip4 = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
+// in the key order kube-apiserver writes (src/k8s/wire.ts): object shapes decide what V8 compiles
 function review(uid: string, req: Record<string, unknown>): string {
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid, ...req } });
+  return apiServerJSON({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid, ...req } });
 }
 
 function metallbService(i: number, s: Sizes, extra: Record<string, unknown> = {}) {
@@ -183,7 +185,7 @@ export function mix(s: Sizes, variants = 40): MixedReview[] {
     // 5. MetalLB's controller writing status on its own Service
     const st0 = metallbService(i + 1000, s);
     const st1 = metallbService(i + 1000, s);
-    st0.status = { loadBalancer: { ingress: [] } } as never;
+    st0.status = { loadBalancer: {} } as never; // an empty ingress list is omitted (omitempty)
     out.push({
       type: "status-update",
       path: "/validate",

@@ -11,10 +11,13 @@
  *
  * As a program, it measures lbguard and the baseline side by side:
  *   node dist/bench/openloop.js [--quick] [--rates 1000,5000] [--reps 3] [--duration S]
- *     [--lb-flags "--max-semi-space-size=8"] [--fresh] [--idle S] [--trace-gc] [--series] [--warmup S]
+ *     [--lb-flags "--max-semi-space-size=8"] [--fresh] [--cold] [--idle S] [--trace-gc] [--series] [--warmup S]
  * alternating the servers in every repetition (this machine is noisy).
- * --fresh measures a server's first seconds (no warm-up); --idle S a server's
- * first seconds after S idle seconds (no warm-up); --trace-gc prints
+ * --fresh starts a new server for every run and measures its first seconds
+ * from the moment it listens (no unrecorded seconds at rate; lbguard has done
+ * its own warm-up, src/admission/warmup.ts, by then; the generator warms up
+ * first against a throwaway server); --cold adds lbguard with `--warm-up 0`
+ * to the rotation; --idle S a server's first seconds after S idle seconds; --trace-gc prints
  * lbguard's GC trace lines that fall into the measured window; --series the
  * worst latency in every 250 ms.
  */
@@ -316,19 +319,38 @@ async function main() {
     `open loop: ${sizes.services} Services, lbguard flags [${lbFlags.join(" ")}], ${duration} s per run, ${PIN ? "pinned" : "not pinned"}${fresh ? ", fresh servers" : ""}${idleS ? `, after ${idleS} s idle` : ""}`,
   );
   let gcLines: string[] = [];
-  const startLb = async () => {
-    const s = await startLbguard(w, traceGc ? ["--trace-gc", ...lbFlags] : lbFlags);
+  // --cold: a third server, lbguard without its warm-up (--warm-up 0), in the same rotation
+  const cold = process.argv.includes("--cold");
+  const startLb = async (args: string[] = []) => {
+    const s = await startLbguard(w, traceGc ? ["--trace-gc", ...lbFlags] : lbFlags, args);
     if (traceGc)
       s.child.stdout!.on("data", (c: Buffer) => {
         for (const l of c.toString().split("\n")) if (/Scavenge|Mark-Compact|Mark-Sweep/i.test(l)) gcLines.push(l);
       });
     return s;
   };
+  if (fresh) {
+    // the generator's own code warms up first, against a throwaway baseline: its first run would be slower
+    const g = await startBaseline(w);
+    await openLoop({ port: g.port, ca: w.ca, reviews, rate: 2000, durationS: 2, warmupS: 0 });
+    await stop(g);
+  }
   const lb: Server | undefined = fresh ? undefined : await startLb();
   const base: Server | undefined = fresh ? undefined : await startBaseline(w);
-  const run = async (which: "lbguard" | "baseline", rate: number) => {
-    let s = which === "lbguard" ? lb : base;
-    if (fresh) s = which === "lbguard" ? await startLb() : await startBaseline(w);
+  const coldLb: Server | undefined = cold && !fresh ? await startLb(["--warm-up", "0"]) : undefined;
+  type Which = "lbguard" | "cold" | "baseline";
+  const p99s: Record<string, number[]> = {};
+  const run = async (which: Which, rate: number) => {
+    let s = which === "lbguard" ? lb : which === "cold" ? coldLb : base;
+    const t0 = performance.now();
+    if (fresh)
+      s =
+        which === "lbguard"
+          ? await startLb()
+          : which === "cold"
+            ? await startLb(["--warm-up", "0"])
+            : await startBaseline(w);
+    const startS = (performance.now() - t0) / 1000;
     if (idleS > 0) await new Promise((r) => setTimeout(r, idleS * 1000));
     gcLines = [];
     const r = await openLoop({
@@ -340,7 +362,9 @@ async function main() {
       warmupS: fresh || idleS > 0 ? 0 : Number(arg("warmup", "1")),
       pid: s!.pid,
     });
-    console.log(`  ${which.padEnd(8)} ${String(rate).padStart(5)}/s: ${fmtRun(r)}`);
+    console.log(
+      `  ${which.padEnd(8)} ${String(rate).padStart(5)}/s: ${fmtRun(r)}${fresh ? `; started in ${startS.toFixed(1)} s` : ""}`,
+    );
     if (process.argv.includes("--series")) {
       // worst latency of the requests scheduled in each 250 ms
       const bins: number[] = [];
@@ -358,7 +382,7 @@ async function main() {
           .map(([t, l, n]) => `${(t / 1000).toFixed(2)}: ${l.toFixed(0)}×${n}`)
           .join(", ")}${st.length > 12 ? ` … ${st.length} in all` : ""}`,
       );
-    if (traceGc && which === "lbguard") {
+    if (traceGc && which !== "baseline") {
       const mc = gcLines.filter((l) => /Mark-Compact|Mark-Sweep/i.test(l));
       const sc = gcLines.filter((l) => /Scavenge/.test(l));
       const ms = sc.map((l) => Number(/MB, ([\d.]+) \//.exec(l)?.[1] ?? NaN)).sort((x, y) => x - y);
@@ -369,16 +393,24 @@ async function main() {
       for (const l of mc) console.log(`      ${l.trim().slice(0, 200)}`);
     }
     if (fresh) await stop(s!);
+    (p99s[`${which} ${rate}/s`] ??= []).push(r.p99);
     return r;
   };
   try {
     for (let rep = 0; rep < reps; rep++)
       for (const rate of rates) {
-        const order: ("lbguard" | "baseline")[] = rep % 2 ? ["baseline", "lbguard"] : ["lbguard", "baseline"];
-        for (const which of order) await run(which, rate);
+        const kinds: Which[] = cold ? ["lbguard", "cold", "baseline"] : ["lbguard", "baseline"];
+        for (const which of rep % 2 ? kinds.reverse() : kinds) await run(which, rate);
       }
+    for (const [k, v] of Object.entries(p99s)) {
+      const sorted = [...v].sort((x, y) => x - y);
+      console.log(
+        `  p99 of ${k}: ${v.map((x) => x.toFixed(1)).join(", ")} ms; median ${sorted[(sorted.length - 1) >> 1]!.toFixed(1)} ms`,
+      );
+    }
   } finally {
     if (lb) await stop(lb);
+    if (coldLb) await stop(coldLb);
     if (base) await stop(base);
   }
 }

@@ -83,7 +83,7 @@ export function prepare(sizes: Sizes, prefix = "lbguard-bench-"): Workdir {
   return { dir, certDir, ca: readFileSync(join(certDir, "ca.crt"), "utf8") };
 }
 
-export function startLbguard(w: Workdir, flags: string[] = LB_FLAGS): Promise<Server> {
+export function startLbguard(w: Workdir, flags: string[] = LB_FLAGS, args: string[] = []): Promise<Server> {
   return startServer(
     [
       join(ROOT, "dist/src/cli/main.js"),
@@ -100,6 +100,7 @@ export function startLbguard(w: Workdir, flags: string[] = LB_FLAGS): Promise<Se
       "0",
       "--host",
       "127.0.0.1",
+      ...args,
     ],
     /serving on https:\/\/localhost:(\d+)/,
     "lbguard",

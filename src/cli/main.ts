@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `lbguard` executable: serve, check, certs, audit, init, version (README: Command line). */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { WARM_UP_REVIEWS } from "../admission/warmup.js";
 import { LOG_FORMATS, LOG_LEVELS } from "../observability/logger.js";
 import { packageVersion, POLICY_API_VERSION } from "../version.js";
 
@@ -37,6 +38,11 @@ export function durationFlag(what: string, maxSeconds: number) {
       );
     return n;
   };
+}
+
+/** `--warm-up`: a review count, or `off` (0) */
+export function warmUpFlag(v: string): number {
+  return v === "off" ? 0 : numberFlag("a number of reviews (or off)", { min: 0, max: 1_000_000 })(v);
 }
 
 /** Lease timings `DURATION,RENEW-DEADLINE,RETRY` (a test knob): ms. */
@@ -123,6 +129,15 @@ export function program(): Command {
         .default(0)
         .argParser(seconds),
     )
+    .addOption(
+      new Option(
+        "--warm-up <reviews>",
+        "before reporting ready, send this many synthetic reviews through a second server of the same code (0 or off: none)",
+      )
+        .env("LBGUARD_WARM_UP")
+        .default(WARM_UP_REVIEWS)
+        .argParser(warmUpFlag),
+    )
     // the background audit (SPEC §12): live cluster only
     .addOption(
       new Option(
@@ -181,6 +196,7 @@ export function program(): Command {
         logFormat: o.logFormat,
         host: o.host,
         shutdownDelay: o.shutdownDelay,
+        warmUp: o.warmUp,
         auditInterval: o.auditInterval,
         reports: o.reports,
         auditMaxResults: o.auditMaxResults,

@@ -2,7 +2,9 @@
 import { join, resolve } from "node:path";
 import { BounceDetector } from "../admission/bounce.js";
 import { createReviewHandler } from "../admission/handler.js";
-import { warmUp } from "../admission/warmup.js";
+import { Writable } from "node:stream";
+import { WARM_UP_BUDGET_MS, WARM_UP_REVIEWS, warmUpReviews } from "../admission/warmup.js";
+import { warmUpTransport } from "../transport/warmup.js";
 import type { BackgroundAudit } from "../audit/background.js";
 import type { LeaseTiming } from "../audit/lease.js";
 import type { ViewSource } from "../cluster/source.js";
@@ -31,6 +33,8 @@ export interface ServeOptions {
   host?: string;
   /** seconds to keep answering (not ready) after SIGTERM before draining */
   shutdownDelay?: number;
+  /** reviews of the warm-up before serving (0: none); default LBGUARD_WARM_UP (`off` or a count), else WARM_UP_REVIEWS */
+  warmUp?: number;
   /** the background audit (SPEC §12), live source only: seconds between runs (default 60; 0 off) */
   auditInterval?: number;
   /** default auto */
@@ -51,6 +55,12 @@ export interface Serving {
   audit?: BackgroundAudit;
   bounce: BounceDetector;
   stop(): Promise<void>;
+}
+
+/** LBGUARD_WARM_UP for a caller that passes no `warmUp`: `off` or a count; anything else, the default */
+function warmUpFromEnv(v: string | undefined): number {
+  if (v === "off") return 0;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : WARM_UP_REVIEWS;
 }
 
 /** Start everything; resolves once the HTTPS server listens. */
@@ -77,21 +87,34 @@ export async function serve(
 
   let source: ViewSource | undefined;
   let audit: BackgroundAudit | undefined;
-  // decide synthetic reviews once the view is complete, so that the first real ones find the code hot
-  // (src/admission/warmup.ts); no metrics, no log, no bounce detector, and no pool re-lists from a live view
-  let warmed = false;
+  // once the view is complete, send synthetic reviews through a second server of the same code, so that
+  // the first real ones find the code compiled (src/admission/warmup.ts, src/transport/warmup.ts); readiness
+  // waits for it. Its handler is built like the real one, with metrics, bounce detector and log of its own,
+  // so that nothing it decides is recorded; a live view's pools are not re-listed for it.
+  // --warm-up 0 (LBGUARD_WARM_UP=off) skips it (BENCHMARKS.md "A fresh server").
+  const warmUpCount = o.warmUp ?? warmUpFromEnv(process.env.LBGUARD_WARM_UP);
+  let warming = warmUpCount > 0;
+  let warmStarted = false;
   const warm = async () => {
     const v = source?.view();
-    // LBGUARD_WARM_UP=off: no warm-up (for measuring what it does: BENCHMARKS.md "Tail latency")
-    if (warmed || !v?.synced || process.env.LBGUARD_WARM_UP === "off") return;
-    warmed = true;
-    const quiet = createReviewHandler(
-      { policy: () => policy.current, view: () => v },
-      undefined,
-      createLogger("silent"),
+    if (!warming || warmStarted || !v?.synced) return;
+    warmStarted = true;
+    const shadowBounce = new BounceDetector();
+    const shadow = createReviewHandler(
+      { policy: () => policy.current, view: () => v, observe: (w, r, p) => shadowBounce.observe(w, r, p) },
+      new Metrics(false),
+      createLogger(o.logLevel, new Writable({ write: (_c, _e, done) => done() }), o.logFormat),
     );
-    const n = await warmUp(quiet, policy.current, { pools: !v.freshPools });
-    log.debug({ reviews: n }, "warmed up");
+    const t0 = performance.now();
+    const n = await warmUpTransport({
+      bodies: warmUpReviews(policy.current, !v.freshPools),
+      tls: pair,
+      handler: shadow,
+      reviews: warmUpCount,
+      budgetMs: WARM_UP_BUDGET_MS,
+    });
+    warming = false;
+    log.info({ reviews: n, ms: Math.round(performance.now() - t0) }, "warmed up");
   };
   if (o.state.length) {
     source = SnapshotSource.start(o.state, log, undefined, { reloads: metrics.snapshotReloads });
@@ -159,6 +182,7 @@ export async function serve(
       if (shuttingDown) reasons.push("shutting down");
       const v = src.view();
       if (!v.synced) reasons.push(`cluster state not synced: ${v.pending().join(", ")}`);
+      else if (warming) reasons.push("warming up");
       return { ready: reasons.length === 0, reasons };
     },
   });

@@ -74,6 +74,17 @@ export class PolicySource {
    * again `settleMs` later; the same candidate read twice in a row is parsed
    * and, when valid, used.
    */
+  private armSettle(ms: number, log: Logger, metrics?: Metrics): void {
+    this.settleTimer = setTimeout(
+      () => {
+        this.settleTimer = undefined;
+        this.check(log, metrics);
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
+    this.settleTimer.unref();
+  }
+
   check(log: Logger, metrics?: Metrics): CheckResult {
     const text = this.read(log, metrics);
     if (text === undefined) return "unreadable";
@@ -81,20 +92,21 @@ export class PolicySource {
       this.candidate = undefined;
       return "unchanged";
     }
-    if (text === this.candidate && Date.now() - this.candidateAt < this.settleMs) return "pending"; // the timer confirms
+    if (text === this.candidate && Date.now() - this.candidateAt < this.settleMs) {
+      // the timer confirms; one that fired early by Date.now() (libuv schedules from the time its loop
+      // iteration began, before the work that armed it) looks again for the rest of the settle time
+      if (this.watch && !this.settleTimer)
+        this.armSettle(this.settleMs - (Date.now() - this.candidateAt), log, metrics);
+      return "pending";
+    }
     if (text !== this.candidate) {
       this.candidate = text;
       this.candidateAt = Date.now();
       // watching: the next look is a full settleMs from this one, whatever was pending
       // (without a watcher, the caller looks again)
       if (this.settleTimer) clearTimeout(this.settleTimer);
-      if (this.watch) {
-        this.settleTimer = setTimeout(() => {
-          this.settleTimer = undefined;
-          this.check(log, metrics);
-        }, this.settleMs);
-        this.settleTimer.unref();
-      }
+      this.settleTimer = undefined;
+      if (this.watch) this.armSettle(this.settleMs, log, metrics);
       log.info(
         { policy: this.file, settleMs: this.settleMs },
         "policy file changed; it is used once it reads the same again",

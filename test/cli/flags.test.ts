@@ -44,6 +44,8 @@ describe("cli: numeric flags are validated, with a clear message, exit 2", funct
     ],
     ["--audit-interval", "-5s", "Expected an audit interval: a duration such as 60s, 500ms or 2m, from 0 to 86400s."],
     ["--audit-interval", "2d", "Expected an audit interval: a duration such as 60s, 500ms or 2m, from 0 to 86400s."],
+    ["--warm-up", "some", "Expected a number of reviews (or off) from 0 to 1000000."],
+    ["--warm-up", "-1", "Expected a number of reviews (or off) from 0 to 1000000."],
     ["--audit-max-results", "0", "Expected a number of results from 1 to 1000."],
     ["--audit-max-results", "5000", "Expected a number of results from 1 to 1000."],
   ])
@@ -80,6 +82,24 @@ describe("cli: numeric flags are validated, with a clear message, exit 2", funct
     expect(r.err).to.not.include("is invalid");
     expect(r.err).to.match(/invalid policy/);
   });
+
+  for (const good of ["off", "0", "500"])
+    it(`serve --warm-up ${good} passes the parser`, () => {
+      const r = lbguard([
+        "serve",
+        "--policy",
+        join(ROOT, "missing-policy.yaml"),
+        "--warm-up",
+        good,
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+      ]);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.not.include("is invalid");
+      expect(r.err).to.match(/invalid policy/);
+    });
 
   for (const good of ["60s", "500ms", "2m", "1h", "90", "0", "1.5s"])
     it(`serve --audit-interval ${good} passes the parser`, () => {

@@ -147,6 +147,27 @@ describe("cluster: atomic snapshot reloads over HTTPS", function () {
     // the first load of each of the two sources, then the reload
     expect(reloads).to.deep.equal(["success", "success", "success"]);
   });
+
+  it("with the watcher: a settle timer that fires early by Date.now() looks again, and the file is still used", async () => {
+    // libuv starts a timer from the time its loop iteration began, so on a busy process a timer can fire
+    // before Date.now() says its delay has passed; the clock here runs 150 ms behind from the first look on
+    src.close();
+    src = SnapshotSource.start([join(dir, "state")], log, undefined, { pollMs: 0, settleMs: 200, reloads: counter });
+    (src as unknown as { watch: { close(): void } }).watch = { close() {} }; // watching, with no watcher of files
+    const real = Date.now;
+    try {
+      writeFileSync(join(dir, "state", "services.json"), services(2));
+      expect(src.check()).to.equal("pending");
+      let behind = 150;
+      Date.now = () => real() - behind;
+      await waitFor(async () => reloads.length === 3, { what: "the rewritten state to be used", state: () => reloads });
+      behind = 0;
+      expect(reloads).to.deep.equal(["success", "success", "success"]);
+      expect(await allows("10.0.5.5")).to.equal(true);
+    } finally {
+      Date.now = real;
+    }
+  });
 });
 
 describe("serve --state: lbguard_snapshot_reloads_total on /metrics", function () {

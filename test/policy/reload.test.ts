@@ -128,4 +128,23 @@ describe("policy: atomic reloads over HTTPS", function () {
     expect(await counter(m, "success")).to.equal(2); // the start, the rewrite
     expect(await counter(m, "error")).to.equal(0);
   });
+
+  it("with the watcher: a settle timer that fires early by Date.now() looks again, and the rewrite is adopted", async () => {
+    // libuv starts a timer from the time its loop iteration began, so on a busy process a timer can fire
+    // before Date.now() says its delay has passed; the clock here runs 150 ms behind from the first look on
+    src.close();
+    m = new Metrics(false);
+    src = PolicySource.start(file, log, m, 0, 200);
+    (src as unknown as { watch: { close(): void } }).watch = { close() {} }; // watching, with no watcher of files
+    const real = Date.now;
+    try {
+      writeFileSync(file, policyText(["10.0.5.78/32"]));
+      expect(src.check(log, m)).to.equal("pending");
+      Date.now = () => real() - 150;
+      await waitFor(async () => (await counter(m, "success")) === 2, { what: "the rewritten policy to be adopted" });
+    } finally {
+      Date.now = real;
+    }
+    expect(await allows("10.0.5.78")).to.equal(false);
+  });
 });

@@ -204,7 +204,12 @@ export class SnapshotSource implements ViewSource {
         this.candidate = undefined;
         return "unchanged";
       }
-      if (this.candidate && now.key === this.candidate.key) return "pending";
+      if (this.candidate && now.key === this.candidate.key) {
+        // the settle timer confirms; one that fired early by Date.now() (libuv schedules from the time its
+        // loop iteration began, before the work that armed it) looks again for the rest of the settle time
+        if (this.watch && !this.settleTimer) this.armSettle(settleMs - (Date.now() - this.candidateAt));
+        return "pending";
+      }
       return this.wait(now);
     }
     const next = loadSnapshot(this.paths, this.candidate);
@@ -242,19 +247,25 @@ export class SnapshotSource implements ViewSource {
     return "reloaded";
   }
 
+  private armSettle(ms: number): void {
+    this.settleTimer = setTimeout(
+      () => {
+        this.settleTimer = undefined;
+        this.check();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
+    this.settleTimer.unref();
+  }
+
   private wait(d: SnapshotDigest): SnapshotCheck {
     this.candidate = d;
     this.candidateAt = Date.now();
     const settleMs = this.opts.settleMs ?? SETTLE_MS;
     if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
     // watching: look again a full settleMs later (without a watcher, the caller looks again)
-    if (this.watch) {
-      this.settleTimer = setTimeout(() => {
-        this.settleTimer = undefined;
-        this.check();
-      }, settleMs);
-      this.settleTimer.unref();
-    }
+    if (this.watch) this.armSettle(settleMs);
     this.log.info(
       { source: "snapshot", settleMs },
       "cluster snapshot files changed; used once they read the same again",
