@@ -77,7 +77,7 @@ export function mix(s: Sizes, variants = 40): MixedReview[] {
     // 1. a new Service without a class: defaulted by the mutating webhook
     const created = metallbService(i, s);
     delete (created.spec as Record<string, unknown>).loadBalancerClass;
-    delete (created as Record<string, unknown>).status;
+    created.status = { loadBalancer: {} } as never; // a new Service's status, as the API server writes it
     out.push({
       type: "service-create",
       path: "/mutate",
@@ -196,7 +196,16 @@ export function mix(s: Sizes, variants = 40): MixedReview[] {
         namespace: st1.metadata.namespace,
         name: st1.metadata.name,
         operation: "UPDATE",
-        userInfo: { username: "system:serviceaccount:metallb-system:controller" },
+        userInfo: {
+          username: "system:serviceaccount:metallb-system:controller",
+          uid: "6f1b3c2e-0d4a-4c55-9b61-2f4e8a7d9c10",
+          groups: ["system:serviceaccounts", "system:serviceaccounts:metallb-system", "system:authenticated"],
+          extra: {
+            "authentication.kubernetes.io/credential-id": ["JTI=7c0e4f1a-3b2d-4e8f-a6c9-1d2b3c4d5e6f"],
+            "authentication.kubernetes.io/node-name": ["node-1"],
+            "authentication.kubernetes.io/pod-name": ["controller-5d8f9c7b6-q4wzt"],
+          },
+        },
         object: st1,
         oldObject: st0,
       }),

@@ -24,6 +24,7 @@
 import { readFileSync } from "node:fs";
 import tls from "node:tls";
 import { pathToFileURL } from "node:url";
+import { apiServerRequestHead } from "../src/k8s/wire.js";
 import { FULL, QUICK } from "./generate.js";
 import { MixedReview, mix } from "./mix.js";
 import { cpuSeconds, rssMB } from "./proc.js";
@@ -192,7 +193,8 @@ export function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const total = warm + Math.round(o.durationS * o.rate);
   const requests = o.reviews.map((r) => {
     const body = Buffer.from(r.body);
-    const head = `POST ${r.path} HTTP/1.1\r\nHost: ${SERVICE_NAME}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    // as kube-apiserver writes it (src/k8s/wire.ts): the header order is part of what V8 compiles for
+    const head = apiServerRequestHead(r.path, body.length, `${SERVICE_NAME}:443`);
     return Buffer.concat([Buffer.from(head, "latin1"), body]);
   });
   const scheduled = new Float64Array(total);

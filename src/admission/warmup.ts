@@ -188,10 +188,10 @@ export function warmUpReviews(policy: Policy, pools = true, variants = 8): ["mut
 
 /**
  * How much warm-up a server does before it reports ready (BENCHMARKS.md "A fresh server"): on
- * the benchmark machine, 20,000 reviews through the transport (about 6 s of one core) took a
- * fresh server's first 3 s at 5,000 reviews/s from a median p99 of 290 ms to 46 ms (the
- * node:https baseline, which has nothing to warm: 194 ms); 3 s of it left 63 ms. The time
- * budget bounds it on a slow or busy node.
+ * the benchmark machine, 20,000 reviews through the transport (3–6 s of one core) took a fresh
+ * server's first 3 s at 5,000 reviews/s from a median p99 of 257 ms to 16.7 ms (the node:https
+ * baseline, which has nothing to warm: 38.9 ms); in an earlier comparison 3 s of it left 63 ms
+ * where 6 s left 46 ms. The time budget bounds it on a slow or busy node.
  */
 export const WARM_UP_REVIEWS = 20_000;
 export const WARM_UP_BUDGET_MS = 10_000;

@@ -269,3 +269,17 @@ export function apiServerOrder<T>(review: T): T {
 export function apiServerJSON(review: unknown): string {
   return JSON.stringify(apiServerOrder(review));
 }
+
+/**
+ * The head of the HTTP request in which kube-apiserver sends a review (its webhook client is Go's
+ * net/http): the path with `?timeout=`, then Host, User-Agent and Content-Length, the request's
+ * own headers sorted, and the Accept-Encoding the transport adds. Node's HTTP parser builds
+ * `req.headers` in this order, so it is part of the shapes the warm-up teaches.
+ */
+export function apiServerRequestHead(path: string, contentLength: number, host: string, timeoutS = 10): string {
+  return (
+    `POST ${path}?timeout=${timeoutS}s HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: kube-apiserver-admission\r\n` +
+    `Content-Length: ${contentLength}\r\nAccept: application/json, */*\r\nContent-Type: application/json\r\n` +
+    `Accept-Encoding: gzip\r\n\r\n`
+  );
+}

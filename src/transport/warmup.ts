@@ -9,6 +9,7 @@
  * The transport knows nothing of what the reviews say: they come from the caller.
  */
 import tls from "node:tls";
+import { apiServerRequestHead } from "../k8s/wire.js";
 import { createLogger } from "../observability/logger.js";
 import { startServer } from "./server.js";
 import type { ReviewHandler, Webhook } from "./types.js";
@@ -92,9 +93,7 @@ export async function warmUpTransport(o: TransportWarmUp): Promise<number> {
     const port = server.port;
     const requests = o.bodies.map(([webhook, body]) => {
       const bytes = Buffer.from(body);
-      const head =
-        `POST /${webhook}?timeout=10s HTTP/1.1\r\nHost: lbguard-warm-up\r\n` +
-        `Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`;
+      const head = apiServerRequestHead(`/${webhook}`, bytes.length, "lbguard-warm-up.svc:443");
       return Buffer.concat([Buffer.from(head), bytes]);
     });
     const t0 = performance.now();

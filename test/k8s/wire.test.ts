@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { apiServerJSON, apiServerOrder } from "../../src/k8s/wire.js";
+import { apiServerJSON, apiServerOrder, apiServerRequestHead } from "../../src/k8s/wire.js";
 
 describe("k8s/wire: reviews in the key order kube-apiserver writes", () => {
   it("orders the review, the request and a Service by their Go structs, and a Go map (labels, selector) by key", () => {
@@ -96,6 +96,14 @@ describe("k8s/wire: reviews in the key order kube-apiserver writes", () => {
     // SecurityContext has no field "drop": it goes after the listed ones
     expect(Object.keys(c.securityContext)).to.deep.equal(["capabilities", "drop"]);
     expect(Object.keys(c.securityContext.capabilities)).to.deep.equal(["add", "drop"]);
+  });
+
+  it("writes the request head as Go's net/http does for kube-apiserver: ?timeout=, then Host, User-Agent, Content-Length", () => {
+    expect(apiServerRequestHead("/validate", 123, "lbguard.lbguard-system.svc:443")).to.equal(
+      "POST /validate?timeout=10s HTTP/1.1\r\nHost: lbguard.lbguard-system.svc:443\r\n" +
+        "User-Agent: kube-apiserver-admission\r\nContent-Length: 123\r\nAccept: application/json, */*\r\n" +
+        "Content-Type: application/json\r\nAccept-Encoding: gzip\r\n\r\n",
+    );
   });
 
   it("keeps a key named __proto__ an own key, as JSON.parse made it", () => {
