@@ -8,7 +8,6 @@
 import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve, type ServeOptions, type Serving } from "../../src/cli/serve.js";
@@ -19,7 +18,7 @@ import { KUBEVIP_NULL } from "../helpers/policies.js";
 import { request, reviewBody, svc } from "../helpers/review.js";
 import YAML from "yaml";
 import { deployFile } from "../helpers/paths.js";
-import { request as https, spawnServe, testCertDir } from "../helpers/server.js";
+import { request as https, scrapeMetrics, spawnServe, testCertDir } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import type { Obj } from "./helpers.js";
 
@@ -36,17 +35,7 @@ const WEB2 = svc({
   annotations: { "metallb.io/loadBalancerIPs": "10.0.4.210" },
 });
 
-function metrics(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: "/metrics" }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => resolve(b));
-      })
-      .on("error", reject);
-  });
-}
+const metrics = scrapeMetrics;
 
 /** The value of one series in Prometheus text, undefined when absent. */
 function value(text: string, series: string): number | undefined {

@@ -4,7 +4,6 @@
  */
 import { expect } from "chai";
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import http from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,20 +14,8 @@ import { FakeApiServer } from "../fake/apiserver.js";
 import { CLUSTER, objects } from "../helpers/cluster.js";
 import { KUBEVIP_NULL } from "../helpers/policies.js";
 import { reviewBody, svc } from "../helpers/review.js";
-import { request, spawnServe, testCertDir } from "../helpers/server.js";
+import { LOCAL_PORTS, request, scrapeMetrics, spawnServe, testCertDir } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: "/metrics" }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => resolve(b));
-      })
-      .on("error", reject);
-  });
-}
 
 /** the lbguard_admission_requests_total samples of a scrape that counted something */
 const counted = (text: string) =>
@@ -72,7 +59,7 @@ describe("serve: the warm-up before serving", function () {
       expect(lines.findIndex((l) => l.msg === "warmed up")).to.be.lessThan(
         lines.findIndex((l) => String(l.msg).startsWith("lbguard serving on")),
       );
-      expect(counted(await scrape(s.metricsPort))).to.deep.equal([]);
+      expect(counted(await scrapeMetrics(s.metricsPort))).to.deep.equal([]);
       expect(s.bounce.count()).to.equal(0);
       expect(lines.filter((l) => "webhook" in l)).to.deep.equal([]);
       // the first real review is the first one counted
@@ -81,7 +68,7 @@ describe("serve: the warm-up before serving", function () {
         "Content-Type": "application/json",
       });
       expect(r.status).to.equal(200);
-      expect(counted(await scrape(s.metricsPort)).map((l) => l.replace(/\{.*\}/, ""))).to.deep.equal([
+      expect(counted(await scrapeMetrics(s.metricsPort)).map((l) => l.replace(/\{.*\}/, ""))).to.deep.equal([
         "lbguard_admission_requests_total 1",
       ]);
     } finally {
@@ -108,12 +95,7 @@ describe("serve: the warm-up before serving", function () {
           join(dir, "kubeconfig"),
           "--cert-dir",
           certDir,
-          "--port",
-          "0",
-          "--metrics-port",
-          "0",
-          "--host",
-          "127.0.0.1",
+          ...LOCAL_PORTS,
           "--log-format",
           "json",
         ],

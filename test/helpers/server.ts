@@ -4,6 +4,7 @@
  */
 import { spawn, ChildProcessWithoutNullStreams } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +70,22 @@ export function request(
     req.on("error", reject);
     if (body !== undefined) req.end(body);
     else req.end();
+  });
+}
+
+/** `lbguard serve` flags for a test: free ports, loopback only */
+export const LOCAL_PORTS = ["--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"];
+
+/** GET /metrics of a server's plain-HTTP metrics port: the exposition text */
+export function scrapeMetrics(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/metrics" }, (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () => resolve(b));
+      })
+      .on("error", reject);
   });
 }
 
