@@ -1,8 +1,8 @@
 /** `lbguard serve`: wire policy, cluster view, certificates, metrics and the HTTPS server together. */
 import { join, resolve } from "node:path";
+import { Writable } from "node:stream";
 import { BounceDetector } from "../admission/bounce.js";
 import { createReviewHandler } from "../admission/handler.js";
-import { Writable } from "node:stream";
 import { WARM_UP_BUDGET_MS, WARM_UP_REVIEWS, warmUpReviews } from "../admission/warmup.js";
 import { warmUpTransport } from "../transport/warmup.js";
 import type { BackgroundAudit } from "../audit/background.js";
@@ -106,15 +106,18 @@ export async function serve(
       createLogger(o.logLevel, new Writable({ write: (_c, _e, done) => done() }), o.logFormat),
     );
     const t0 = performance.now();
-    const n = await warmUpTransport({
-      bodies: warmUpReviews(policy.current, !v.freshPools),
-      tls: pair,
-      handler: shadow,
-      reviews: warmUpCount,
-      budgetMs: WARM_UP_BUDGET_MS,
-    });
-    warming = false;
-    log.info({ reviews: n, ms: Math.round(performance.now() - t0) }, "warmed up");
+    try {
+      const n = await warmUpTransport({
+        bodies: warmUpReviews(policy.current, !v.freshPools),
+        tls: pair,
+        handler: shadow,
+        reviews: warmUpCount,
+        budgetMs: WARM_UP_BUDGET_MS,
+      });
+      log.info({ reviews: n, ms: Math.round(performance.now() - t0) }, "warmed up");
+    } finally {
+      warming = false; // whatever happened, readiness does not wait on it any longer
+    }
   };
   if (o.state.length) {
     source = SnapshotSource.start(o.state, log, undefined, { reloads: metrics.snapshotReloads });

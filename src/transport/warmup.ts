@@ -23,7 +23,7 @@ export interface TransportWarmUp {
   reviews: number;
   /** …or after this long (ms), whichever comes first */
   budgetMs: number;
-  /** keep-alive connections used at once (each re-opened once per round, for the handshake code) */
+  /** keep-alive connections used at once (4 unless told; each re-opened every 20 rounds, for the handshake code) */
   connections?: number;
 }
 
@@ -75,8 +75,8 @@ function connect(port: number): Promise<Connection> {
 
 /**
  * Start the second server, send the bodies round after round on `connections` connections
- * until `reviews` were answered or `budgetMs` has passed, close it. Resolves with the number of reviews answered 200.
- * Never throws: a warm-up that fails leaves the process cold, nothing else.
+ * until `reviews` were answered or `budgetMs` has passed, close it. Resolves with the number of
+ * reviews answered 200. Never throws: a warm-up that fails leaves the process cold, nothing else.
  */
 export async function warmUpTransport(o: TransportWarmUp): Promise<number> {
   let answered = 0;
