@@ -4,7 +4,8 @@
  * peak is the largest file) or the live cluster (live.ts). Both feed the same
  * FactsBuilder, so both give the same view and facts.
  */
-import { manifestFiles, readManifests } from "../k8s/manifests.js";
+import { readFileSync } from "node:fs";
+import { errnoText, manifestFiles, parseManifestText } from "../k8s/manifests.js";
 import type { MemoryView } from "../cluster/view.js";
 import { collectGarbage } from "../util/gc.js";
 import { FactsBuilder, type AuditFacts } from "./facts.js";
@@ -27,9 +28,19 @@ export function collectSnapshot(paths: string[]): Collected {
   for (const e of missing) errors.push(`${e.file}: ${e.message}`);
   let sinceGC = 0;
   for (const file of files) {
-    const r = readManifests([file]);
-    for (const e of r.errors) errors.push(`${e.file}: ${e.message}`);
-    for (const { object } of r.objects) b.add(object, "default");
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      errors.push(`${file}: cannot read: ${errnoText(e)}`);
+      continue;
+    }
+    // as `serve --state` reads it: every document and List item must be a Kubernetes object
+    const r = parseManifestText(text, file, false, { objects: true });
+    if (r.error) errors.push(`${file}: ${r.error}`);
+    for (const i of r.invalid ?? [])
+      errors.push(i.line !== undefined ? `${file}:${i.line}:${i.column}: ${i.reason}` : `${file}: ${i.reason}`);
+    for (const object of r.objects) b.add(object, "default");
     // the parsed objects are garbage now; V8 would keep growing the heap for them: collect every ~30k objects
     sinceGC += r.objects.length;
     if (sinceGC > 30_000) {

@@ -459,14 +459,23 @@ describe("audit: the stories, as a user runs them", function () {
     writeFileSync(bad, "kind: List\nitems: [unclosed\n");
     const badPolicy = join(dir, "bad-policy.yaml");
     writeFileSync(badPolicy, "apiVersion: lbguard.dev/v1alpha1\nkind: OwnershipPolicy\nspec: {providers: {}}\n");
-    const [xml, severe, missing, broken, policy, kubeconfig] = await lbguardAll([
+    const junk = join(dir, "junk.yaml");
+    writeFileSync(junk, "foo: bar\n---\nkind: Service\n");
+    const [xml, severe, missing, broken, policy, kubeconfig, notObjects] = await lbguardAll([
       ["audit", "--state", story("clean"), "-o", "xml"],
       ["audit", "--state", story("clean"), "--fail-level", "severe"],
       ["audit", "--state", join(dir, "missing.yaml"), "--exit-zero"],
       ["audit", "--state", ok, "--state", bad, "--exit-zero"],
       ["audit", "--state", story("clean"), "--policy", badPolicy],
       ["audit", "--kubeconfig", join(dir, "no-kubeconfig")],
+      // as `serve --state` refuses it: documents that are not Kubernetes objects
+      ["audit", "--state", ok, "--state", junk],
     ]);
+    expect(notObjects.code).to.equal(2);
+    expect(notObjects.err).to.equal(
+      `error: ${junk}:1:1: not a Kubernetes object: no kind\nerror: ${junk}:3:1: Service without apiVersion\n`,
+    );
+    expect(notObjects.out, "the rest is still audited").to.match(/^lbguard audit: 0 findings .* in 14 objects$/m);
     expect(xml.code).to.equal(2);
     expect(xml.err).to.match(/argument 'xml' is invalid/);
     expect(severe.code).to.equal(2);
