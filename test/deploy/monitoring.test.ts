@@ -35,6 +35,7 @@ const METRICS = [
   "lbguard_audit_findings",
   "lbguard_audit_last_run_timestamp_seconds",
   "lbguard_audit_duration_seconds",
+  "lbguard_audit_duration_seconds_bucket",
   "lbguard_audit_leader",
 ];
 
@@ -296,7 +297,7 @@ describe("deploy: overlays/monitoring", () => {
     expect(r.status, r.stdout + r.stderr).to.equal(0);
   });
 
-  it("the Grafana dashboard: a ConfigMap for the sidecar, with the six panels on SPEC metric names", () => {
+  it("the Grafana dashboard: a ConfigMap for the sidecar, with its panels on SPEC metric names (reviews and the background audit)", () => {
     const cm = one("ConfigMap", "lbguard-dashboard");
     new core.ConfigMap(cm as never).validate();
     expect(cm.metadata.labels.grafana_dashboard).to.equal("1");
@@ -316,6 +317,19 @@ describe("deploy: overlays/monitoring", () => {
     expect(exprOf(/synced/)).to.match(/lbguard_cache_synced/);
     expect(exprOf(/certificate/i)).to.match(/lbguard_certificate_expiry_timestamp_seconds\{[^}]*\}\) - time\(\)/);
     expect(exprOf(/Event-loop/)).to.match(/lbguard_event_loop_delay_seconds\{[^}]*quantile="0\.99"/);
+    expect(exprOf(/audit: findings/)).to.match(/max by \(rule, severity\) \(lbguard_audit_findings\{[^}]*\}\) > 0/);
+    expect(exprOf(/audit: run time/)).to.match(/histogram_quantile\(0\.9, sum by \(le, pod\) \(increase\(lbguard_audit_duration_seconds_bucket/);
+    expect(exprOf(/audit: last run/)).to.match(/time\(\) - max\(lbguard_audit_last_run_timestamp_seconds\{[^}]*\} > 0\)/);
+    expect(exprOf(/Report writers/)).to.match(/sum\(lbguard_audit_leader\{/);
+    expect(exprOf(/status bounce/)).to.match(/max\(lbguard_status_bounce_services\{/);
+    // no two panels overlap on the grid
+    const cells = new Set<string>();
+    for (const p of panels)
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++)
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`).to.equal(false);
+          cells.add(`${x},${y}`);
+        }
     const ids = panels.map((p) => p.id);
     expect(new Set(ids).size, "panel ids are unique").to.equal(ids.length);
     for (const p of panels) {
