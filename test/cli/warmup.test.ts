@@ -14,7 +14,7 @@ import { FakeApiServer } from "../fake/apiserver.js";
 import { CLUSTER, objects } from "../helpers/cluster.js";
 import { KUBEVIP_NULL } from "../helpers/policies.js";
 import { reviewBody, svc } from "../helpers/review.js";
-import { LOCAL_PORTS, request, scrapeMetrics, spawnServe, testCertDir } from "../helpers/server.js";
+import { liveServe, request, scrapeMetrics, spawnServe, testCertDir } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 
 /** the lbguard_admission_requests_total samples of a scrape that counted something */
@@ -82,25 +82,8 @@ describe("serve: the warm-up before serving", function () {
     try {
       for (const o of objects(CLUSTER)) fake.apply(o);
       await fake.start();
-      const dir = mkdtempSync(join(tmpdir(), "lbguard-warm-live-"));
-      writeFileSync(join(dir, "policy.yaml"), KUBEVIP_NULL);
-      writeFileSync(join(dir, "kubeconfig"), fake.kubeconfig());
-      const certDir = testCertDir();
-      const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-      const s = await spawnServe(
-        [
-          "--policy",
-          join(dir, "policy.yaml"),
-          "--kubeconfig",
-          join(dir, "kubeconfig"),
-          "--cert-dir",
-          certDir,
-          ...LOCAL_PORTS,
-          "--log-format",
-          "json",
-        ],
-        { LBGUARD_WARM_UP: "3000" },
-      );
+      const { args, ca } = liveServe(fake.kubeconfig(), KUBEVIP_NULL, "lbguard-warm-live-");
+      const s = await spawnServe(args, { LBGUARD_WARM_UP: "3000" });
       child = s.child;
       const answers = new Set<string>();
       let warmedWhenReady: boolean | undefined;

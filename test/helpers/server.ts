@@ -76,6 +76,31 @@ export function request(
 /** `lbguard serve` flags for a test: free ports, loopback only */
 export const LOCAL_PORTS = ["--port", "0", "--metrics-port", "0", "--host", "127.0.0.1"];
 
+/**
+ * Files and flags for `lbguard serve --kubeconfig` against a fake API server: the policy and the
+ * kubeconfig written to a new directory, the test CA, free loopback ports, JSON logs.
+ */
+export function liveServe(kubeconfig: string, policyText: string, prefix: string): { args: string[]; ca: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, "policy.yaml"), policyText);
+  writeFileSync(join(dir, "kubeconfig"), kubeconfig);
+  const certDir = testCertDir();
+  return {
+    args: [
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--kubeconfig",
+      join(dir, "kubeconfig"),
+      "--cert-dir",
+      certDir,
+      ...LOCAL_PORTS,
+      "--log-format",
+      "json",
+    ],
+    ca: readFileSync(join(certDir, "ca.crt"), "utf8"),
+  };
+}
+
 /** GET /metrics of a server's plain-HTTP metrics port: the exposition text */
 export function scrapeMetrics(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -13,16 +13,13 @@
  */
 import { expect } from "chai";
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { KubeObject } from "../../src/cluster/records.js";
 import { FakeApiServer } from "../fake/apiserver.js";
 import { CLUSTER, objects } from "../helpers/cluster.js";
 import { judgeHttps, type Judgement } from "../helpers/judge.js";
 import { KUBEVIP_NULL } from "../helpers/policies.js";
 import type { ReqOpts } from "../helpers/review.js";
-import { request, spawnServe, testCertDir } from "../helpers/server.js";
+import { liveServe, request, spawnServe } from "../helpers/server.js";
 import { waitFor } from "../helpers/wait.js";
 import { pool } from "../rules/pool-cases.js";
 import { container, ds } from "../rules/workload-cases.js";
@@ -118,27 +115,8 @@ describe("protocol: kube-vip Pods of any namespace and owner, through serve --ku
     for (const o of objects(CLUSTER)) fake.apply(o);
     for (const c of CASES) if (c.delivered === "list") fake.apply(c.pod);
     await fake.start();
-    const dir = mkdtempSync(join(tmpdir(), "lbguard-live-https-"));
-    writeFileSync(join(dir, "policy.yaml"), KUBEVIP_NULL);
-    writeFileSync(join(dir, "kubeconfig"), fake.kubeconfig());
-    const certDir = testCertDir();
-    const ca = readFileSync(join(certDir, "ca.crt"), "utf8");
-    const s = await spawnServe([
-      "--policy",
-      join(dir, "policy.yaml"),
-      "--kubeconfig",
-      join(dir, "kubeconfig"),
-      "--cert-dir",
-      certDir,
-      "--port",
-      "0",
-      "--metrics-port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--log-format",
-      "json",
-    ]);
+    const { args, ca } = liveServe(fake.kubeconfig(), KUBEVIP_NULL, "lbguard-live-https-");
+    const s = await spawnServe(args);
     child = s.child;
     output = s.output;
     post = (path, body) => request(s.port, ca, "POST", path, body, { "Content-Type": "application/json" });
